@@ -1,0 +1,236 @@
+"""Audio to learn from: toy notes, a Gaussian AR process, and a folder of your own WAVs.
+
+Introduced in ``00_setup`` (toy notes), ``01_noise_process`` (AR process) and used by
+every later chapter. Everything built-in is made by code, deterministic by seed, and
+needs no files or network. Clips are mono, 8 kHz by default, shaped (B, 1, L), in [-1, 1].
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+import torch
+
+from .audio import AudioFileError, load_wav
+
+SR = 8000  # default sample rate, Hz
+LENGTH = 4096  # default clip length, samples (0.512 s at 8 kHz)
+
+# --------------------------------------------------------------------------- toy notes
+
+SCALE_MIDI = (60, 62, 64, 65, 67, 69, 71, 72)  # C major, C4 .. C5; A4 = 69 = 440 Hz
+SCALE_NAMES = ("C4", "D4", "E4", "F4", "G4", "A4", "B4", "C5")
+# Relative amplitudes of harmonics 1, 2, 3, ... for each timbre.
+TIMBRES = {
+    "sine": (1.0, 0.1),
+    "clarinet": (1.0, 0.0, 0.5, 0.0, 0.3, 0.0, 0.2, 0.0, 0.1),  # odd harmonics
+    "string": tuple(1.0 / n for n in range(1, 13)),  # sawtooth-like, all harmonics 1/n
+    "organ": (1.0, 0.7, 0.0, 0.5, 0.0, 0.0, 0.0, 0.35),  # octaves: 1, 2, 4, 8
+}
+TIMBRE_NAMES = tuple(TIMBRES)
+
+
+def midi_to_hz(midi) -> float | np.ndarray:
+    """Equal temperament: f = 440 * 2 ** ((midi - 69) / 12)."""
+    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69) / 12)
+
+
+def toy_note(
+    pitch: int, timbre: int, length: int = LENGTH, sr: int = SR, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """One synthetic note: scale degree ``pitch`` (0..7) played with timbre ``timbre`` (0..3).
+
+    A sum of harmonics k * f0 below Nyquist with the timbre's amplitudes and random phases,
+    shaped by an envelope with a short linear attack (5-30 ms) and an exponential decay
+    (time constant 0.1-0.6 s), starting after a random onset of up to 10% of the clip,
+    scaled to a random peak in [0.4, 0.9]. The random draws come from ``generator``.
+
+    Returns:
+        (1, L) float32.
+    """
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    u = torch.rand(6, generator=g, dtype=torch.float64).numpy()
+    f0 = float(midi_to_hz(SCALE_MIDI[pitch]))
+    n = np.arange(length) / sr  # time in seconds, (L,)
+    x = np.zeros(length)
+    for k, amp in enumerate(TIMBRES[TIMBRE_NAMES[timbre]], start=1):
+        if amp > 0 and k * f0 < sr / 2:
+            phase = 2 * math.pi * torch.rand(1, generator=g, dtype=torch.float64).item()
+            x += amp * np.sin(2 * math.pi * k * f0 * n + phase)
+    onset = u[0] * 0.1 * length / sr
+    attack, decay = 0.005 + 0.025 * u[1], 0.1 + 0.5 * u[2]
+    tau = n - onset  # time since the onset
+    env = np.where(tau < 0, 0.0, np.minimum(tau / attack, 1.0) * np.exp(-np.maximum(tau - attack, 0) / decay))
+    x = x * env
+    x = x / (np.abs(x).max() + 1e-12) * (0.4 + 0.5 * u[3])
+    return torch.from_numpy(x).float().unsqueeze(0)
+
+
+def toy_notes(
+    n: int, length: int = LENGTH, sr: int = SR, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` toy notes with uniformly random pitch and timbre, deterministic in ``seed``.
+
+    Returns:
+        x (n, 1, L) float32, pitch (n,) int64 in 0..7, timbre (n,) int64 in 0..3.
+    """
+    g = torch.Generator().manual_seed(seed)
+    pitch = torch.randint(len(SCALE_MIDI), (n,), generator=g)
+    timbre = torch.randint(len(TIMBRES), (n,), generator=g)
+    x = torch.stack([toy_note(int(p), int(c), length, sr, g) for p, c in zip(pitch, timbre)])
+    return x, pitch, timbre
+
+
+class ToyNotes(torch.utils.data.Dataset):
+    """A map-style dataset of ``n`` toy notes; item i is the same note for the same ``seed``.
+
+    Items are dicts ``{"audio": (1, L), "pitch": int, "timbre": int}``.
+    """
+
+    def __init__(self, n: int = 10_000, length: int = LENGTH, sr: int = SR, seed: int = 0):
+        self.n, self.length, self.sr, self.seed = n, length, sr, seed
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} toy notes")
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
+        pitch = int(torch.randint(len(SCALE_MIDI), (1,), generator=g))
+        timbre = int(torch.randint(len(TIMBRES), (1,), generator=g))
+        return {"audio": toy_note(pitch, timbre, self.length, self.sr, g), "pitch": pitch, "timbre": timbre}
+
+
+# --------------------------------------------------------------------------- AR process
+
+
+@dataclass(frozen=True)
+class ARProcess:
+    """A stationary Gaussian AR(2) process: resonant, filtered white noise.
+
+    x[n] = a1 x[n-1] + a2 x[n-2] + sigma_e e[n],  e[n] ~ N(0, 1),
+    with poles at radius ``radius`` and angle 2 pi ``freq`` / ``sr``, so the spectrum peaks
+    near ``freq`` Hz; sigma_e is chosen so that the stationary std is ``std``. Its
+    autocovariance, covariance matrix and power spectrum are known in closed form, which
+    makes it the exactly solvable dataset of chapters 01-03 (Box & Jenkins, Sec. 3.2.4).
+    """
+
+    freq: float = 400.0
+    radius: float = 0.95
+    std: float = 0.3
+    sr: int = SR
+
+    @property
+    def coeffs(self) -> tuple[float, float]:
+        """(a1, a2) = (2 r cos(theta), -r^2), theta = 2 pi freq / sr."""
+        theta = 2 * math.pi * self.freq / self.sr
+        return 2 * self.radius * math.cos(theta), -self.radius**2
+
+    @property
+    def noise_std(self) -> float:
+        """sigma_e such that gamma(0) = std**2, from the AR(2) variance formula."""
+        a1, a2 = self.coeffs
+        gain = (1 - a2) / ((1 + a2) * ((1 - a2) ** 2 - a1**2))  # gamma(0) / sigma_e**2
+        return self.std / math.sqrt(gain)
+
+    def autocovariance(self, max_lag: int) -> np.ndarray:
+        """gamma(k) = E[x[n] x[n+k]] for k = 0..max_lag (Yule-Walker recursion), float64 (max_lag+1,)."""
+        a1, a2 = self.coeffs
+        gamma = np.empty(max_lag + 1)
+        gamma[0] = self.std**2
+        if max_lag >= 1:
+            gamma[1] = a1 / (1 - a2) * gamma[0]
+        for k in range(2, max_lag + 1):
+            gamma[k] = a1 * gamma[k - 1] + a2 * gamma[k - 2]
+        return gamma
+
+    def covariance(self, length: int) -> torch.Tensor:
+        """The (L, L) Toeplitz covariance matrix Sigma[i, j] = gamma(|i - j|), float64."""
+        gamma = torch.from_numpy(self.autocovariance(length - 1))
+        idx = torch.arange(length)
+        return gamma[(idx[:, None] - idx[None, :]).abs()]
+
+    def power_spectrum(self, freqs: np.ndarray) -> np.ndarray:
+        """Power spectral density S(f) = sigma_e^2 / |1 - a1 z^-1 - a2 z^-2|^2, z = exp(2 pi i f / sr).
+
+        Two-sided and per radian: gamma(k) = (1 / 2 pi) int_{-pi}^{pi} S e^{i w k} dw, so
+        E|DFT(x)[k]|^2 / L -> S(f_k) as L grows.
+        """
+        z = np.exp(-2j * np.pi * np.asarray(freqs, dtype=np.float64) / self.sr)
+        a1, a2 = self.coeffs
+        return self.noise_std**2 / np.abs(1 - a1 * z - a2 * z**2) ** 2
+
+    def sample(self, n: int, length: int = LENGTH, seed: int = 0) -> torch.Tensor:
+        """``n`` clips from the stationary process, deterministic in ``seed``.
+
+        Runs the recursion from zero for a burn-in of B samples with radius**B < 1e-12, so
+        the start-up transient is below float32 precision. Returns (n, 1, L) float32.
+        """
+        a1, a2 = self.coeffs
+        burn = int(math.ceil(math.log(1e-12) / math.log(self.radius)))
+        g = torch.Generator().manual_seed(seed)
+        e = torch.randn(n, burn + length, generator=g, dtype=torch.float64).numpy() * self.noise_std
+        x = scipy.signal.lfilter([1.0], [1.0, -a1, -a2], e, axis=-1)[:, burn:]
+        return torch.from_numpy(x).float().unsqueeze(1)
+
+
+# --------------------------------------------------------------------------- your own WAVs
+
+
+class WavFolder(torch.utils.data.Dataset):
+    """Every audio file under ``root`` as mono clips of ``length`` samples at ``sr``.
+
+    Files are loaded once, here, and checked: any sample rate (resampled to ``sr``),
+    stereo mixed to mono, then peak-normalised to ``peak``. In ``__getitem__`` a clip is
+    cropped (randomly if ``random_crop``, else from the start) or zero-padded to ``length``.
+    A bad file (unreadable, empty, silent, NaN or infinite samples) raises
+    :class:`AudioFileError` naming it; with ``skip_bad=True`` bad files are skipped and
+    listed in ``self.skipped`` as ``(path, problem)`` so one bad file never poisons a run.
+
+    Items are dicts ``{"audio": (1, L) float32, "path": str}``.
+    """
+
+    EXTENSIONS = (".wav", ".flac", ".ogg")
+
+    def __init__(
+        self,
+        root: str | Path,
+        sr: int = SR,
+        length: int = LENGTH,
+        peak: float = 0.9,
+        random_crop: bool = True,
+        skip_bad: bool = False,
+    ):
+        self.root, self.sr, self.length, self.random_crop = Path(root), sr, length, random_crop
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root}: no such folder")
+        paths = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in self.EXTENSIONS)
+        if not paths:
+            raise AudioFileError(self.root, f"no audio files ({', '.join(self.EXTENSIONS)}) in this folder")
+        self.paths, self.clips, self.skipped = [], [], []
+        for path in paths:
+            try:
+                x, _ = load_wav(path, sr=sr)
+            except AudioFileError as err:
+                if not skip_bad:
+                    raise
+                self.skipped.append((path, err.problem))
+                continue
+            self.paths.append(path)
+            self.clips.append(x / np.abs(x).max() * peak)
+        if not self.clips:
+            raise AudioFileError(self.root, f"all {len(paths)} audio files are bad, e.g. {self.skipped[0]}")
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> dict:
+        x = self.clips[i]
+        if len(x) > self.length:
+            start = int(torch.randint(len(x) - self.length + 1, ())) if self.random_crop else 0
+            x = x[start : start + self.length]
+        x = np.pad(x, (0, self.length - len(x)))
+        return {"audio": torch.from_numpy(x).float().unsqueeze(0), "path": str(self.paths[i])}
