@@ -79,7 +79,7 @@ def toy_notes(
     g = torch.Generator().manual_seed(seed)
     pitch = torch.randint(len(SCALE_MIDI), (n,), generator=g)
     timbre = torch.randint(len(TIMBRES), (n,), generator=g)
-    x = torch.stack([toy_note(int(p), int(c), length, sr, g) for p, c in zip(pitch, timbre)])
+    x = torch.stack([toy_note(int(p), int(c), length, sr, g) for p, c in zip(pitch, timbre, strict=True)])
     return x, pitch, timbre
 
 
@@ -127,7 +127,7 @@ class ARProcess:
     def coeffs(self) -> tuple[float, float]:
         """(a1, a2) = (2 r cos(theta), -r^2), theta = 2 pi freq / sr."""
         theta = 2 * math.pi * self.freq / self.sr
-        return 2 * self.radius * math.cos(theta), -self.radius**2
+        return 2 * self.radius * math.cos(theta), -(self.radius**2)
 
     @property
     def noise_std(self) -> float:

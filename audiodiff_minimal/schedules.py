@@ -69,9 +69,7 @@ def _from_alpha_bar(name: str, alpha_bar: torch.Tensor, max_beta: float) -> Sche
     return Schedule(name, len(beta), torch.cat([beta.new_zeros(1), beta]))
 
 
-def linear_schedule(
-    T: int = 1000, beta_1: float = 1e-4, beta_T: float = 0.02, max_beta: float = 0.999
-) -> Schedule:
+def linear_schedule(T: int = 1000, beta_1: float = 1e-4, beta_T: float = 0.02, max_beta: float = 0.999) -> Schedule:
     """DDPM's linear schedule: beta_t rises linearly from beta_1 to beta_T (DDPM Sec. 4).
 
     For ``T != 1000`` both ends are scaled by ``1000 / T`` (as in improved DDPM's code)

@@ -1,0 +1,78 @@
+"""Schedules: index convention, DDPM and improved-DDPM formulas, continuous limits."""
+
+import math
+
+import pytest
+import torch
+
+from audiodiff_minimal.schedules import (
+    alpha_bar_cosine,
+    alpha_bar_linear,
+    cosine_schedule,
+    gather,
+    linear_schedule,
+    log_snr_from_alpha_bar,
+    make_schedule,
+)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+@pytest.mark.parametrize("T", [10, 100, 1000])
+def test_index_in_code_equals_index_in_math(name, T):
+    s = make_schedule(name, T)
+    assert s.T == T and len(s.beta) == T + 1
+    assert s.alpha_bar[0] == 1 and s.sigma[0] == 0 and s.beta[0] == 0
+    # alpha_bar_t = prod_{s=1..t} (1 - beta_s), DDPM Eq. (4)
+    for t in [1, T // 2, T]:
+        assert torch.isclose(s.alpha_bar[t], torch.prod(1 - s.beta[1 : t + 1]), rtol=1e-12)
+    assert torch.allclose(s.sigma**2 + s.alpha_bar, torch.ones(T + 1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+def test_monotone(name):
+    s = make_schedule(name, 1000)
+    assert (s.beta[1:] > 0).all() and (s.beta <= 0.999).all()
+    assert (s.alpha_bar[1:] < s.alpha_bar[:-1]).all()
+    assert (s.log_snr[2:] < s.log_snr[1:-1]).all()
+    assert s.alpha_bar[-1] < 1e-4  # x_T is (nearly) pure noise
+
+
+def test_linear_matches_ddpm_endpoints():
+    s = linear_schedule(1000)
+    assert math.isclose(s.beta[1].item(), 1e-4, rel_tol=1e-9)
+    assert math.isclose(s.beta[1000].item(), 0.02, rel_tol=1e-9)
+    assert math.isclose(s.beta[2].item() - s.beta[1].item(), (0.02 - 1e-4) / 999, rel_tol=1e-6)
+
+
+def test_cosine_matches_improved_ddpm_closed_form():
+    T = 1000
+    s = cosine_schedule(T)
+    t = torch.arange(T + 1, dtype=torch.float64)
+    f = torch.cos((t / T + 0.008) / 1.008 * math.pi / 2) ** 2
+    # Eq. (17) holds exactly wherever beta was not clipped (every t but the last).
+    assert torch.allclose(s.alpha_bar[:T], (f / f[0])[:T], rtol=1e-9, atol=0)
+    assert s.beta[T] == pytest.approx(0.999)
+
+
+def test_continuous_limits():
+    u = torch.linspace(0, 0.9, 10, dtype=torch.float64)
+    idx = (u * 1000).round().long()
+    # cosine: the discrete schedule samples the continuous one exactly.
+    assert torch.allclose(cosine_schedule(1000).alpha_bar[idx], alpha_bar_cosine(u), rtol=1e-9)
+    # linear: the discrete chain converges to the VP-SDE's alpha_bar as T grows.
+    err = (torch.log(linear_schedule(1000).alpha_bar[idx]) - torch.log(alpha_bar_linear(u))).abs().max()
+    assert err < 0.05
+    assert torch.allclose(log_snr_from_alpha_bar(cosine_schedule(50).alpha_bar[1:]), cosine_schedule(50).log_snr[1:])
+
+
+def test_unknown_schedule_error():
+    with pytest.raises(ValueError, match="unknown schedule 'quadratic'"):
+        make_schedule("quadratic")
+
+
+def test_gather_shape_dtype():
+    s = make_schedule("cosine", 100)
+    x = torch.zeros(3, 1, 16)
+    out = gather(s.alpha_bar, torch.tensor([1, 50, 100]), x)
+    assert out.shape == (3, 1, 1) and out.dtype == torch.float32
+    assert out[1, 0, 0] == pytest.approx(s.alpha_bar[50].item(), rel=1e-6)
