@@ -1,0 +1,248 @@
+"""The training loop: simple loss, AdamW, warm-up + cosine LR, EMA, exact resume (chapter ``04_unet_on_gpu``).
+
+One step (DDPM Algorithm 1, with any prediction target):
+    x_0 ~ data,  t ~ Uniform{1..T},  eps ~ N(0, I),  x_t = sqrt(alpha_bar_t) x_0 + sigma_t eps  (DDPM Eq. 4)
+    loss = || f_theta(x_t, t) - target ||^2,  target = eps, x_0 or v = sqrt(alpha_bar_t) eps - sigma_t x_0
+Every random draw comes from a seeded generator whose state is saved in the checkpoint, so
+``--resume`` continues exactly where a run stopped (bit-identical weights on CPU).
+
+References:
+    Ho et al. (2020), DDPM, Algorithm 1 and Eq. (14). Salimans & Ho (2022), v-prediction.
+    Nichol & Dhariwal (2021), cosine schedule. Loshchilov & Hutter (2019), AdamW, cosine LR.
+"""
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, load_into, load_training_state, read_config
+from .checkpoint import save_checkpoint as write_checkpoint
+from .data import SCALE_MIDI, TIMBRE_NAMES, WavFolder, toy_note
+from .forward import q_sample, training_target
+from .models.unet1d import UNET_PRESETS, UNet1D, UNetConfig
+from .schedules import make_schedule
+from .utils import get_device
+
+__all__ = ["SHIPPED_CHECKPOINT", "TRAIN_PRESETS", "TrainConfig", "load_checkpoint", "train", "train_command"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about a training run except the network's shape (that is :class:`UNetConfig`)."""
+
+    schedule: str = "cosine"  # noise schedule name (schedules.make_schedule)
+    T: int = 1000  # number of diffusion steps
+    prediction: str = "v"  # what the net predicts: "eps", "x0" or "v"
+    batch_size: int = 16
+    steps: int = 8000  # optimizer steps
+    lr: float = 1e-3  # peak learning rate
+    warmup: int = 200  # linear warm-up steps
+    min_lr_frac: float = 0.1  # the cosine decays to lr * min_lr_frac
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0  # max global grad norm
+    ema_decay: float = 0.999  # EMA of the weights, with warm-up (see ema_decay_at)
+    bf16: bool = True  # bfloat16 autocast, used on CUDA only
+    compile: bool = False  # torch.compile the model
+    seed: int = 0
+    save_every: int = 500  # steps between checkpoints
+    length: int = 4096  # clip length in samples
+    sr: int = 8000  # sample rate, Hz
+
+
+TRAIN_PRESETS = {
+    "quick": TrainConfig(batch_size=8, steps=120, lr=3e-3, warmup=10, ema_decay=0.95, save_every=60),
+    "laptop": TrainConfig(),
+    "gpu": TrainConfig(batch_size=64, steps=100_000, lr=3e-4, warmup=1000, ema_decay=0.9999, save_every=5000),
+}
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Learning rate for optimizer step ``step`` (1-based): linear warm-up, then cosine to lr * min_lr_frac."""
+    if step <= config.warmup:
+        return config.lr * step / max(config.warmup, 1)
+    progress = min((step - config.warmup) / max(config.steps - config.warmup, 1), 1.0)
+    return config.lr * (config.min_lr_frac + (1 - config.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def ema_decay_at(step: int, decay: float) -> float:
+    """EMA decay with warm-up, min(decay, (1 + step) / (10 + step)): early averages forget the random init."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def ema_update(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """theta_ema <- decay * theta_ema + (1 - decay) * theta, for every parameter (in place)."""
+    for p_ema, p in zip(ema_model.parameters(), model.parameters(), strict=True):
+        p_ema.lerp_(p.detach(), 1 - decay)
+
+
+def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generator):
+    """A function ``draw(B) -> (B, 1, L)`` of clean clips, all randomness from ``generator``.
+
+    ``data="toy"`` draws fresh toy notes (random pitch, timbre, phase, envelope) every call;
+    any other value is a folder of audio files (``data.WavFolder``, random crops).
+    """
+    if str(data) == "toy":
+
+        def draw(B: int) -> torch.Tensor:
+            pitch = torch.randint(len(SCALE_MIDI), (B,), generator=generator)
+            timbre = torch.randint(len(TIMBRE_NAMES), (B,), generator=generator)
+            notes = [
+                toy_note(int(p), int(c), config.length, config.sr, generator)
+                for p, c in zip(pitch, timbre, strict=True)
+            ]
+            return torch.stack(notes)  # (B, 1, L)
+
+        return draw
+    folder = WavFolder(data, sr=config.sr, length=config.length, skip_bad=True)
+
+    def draw(B: int) -> torch.Tensor:
+        idx = torch.randint(len(folder), (B,), generator=generator)
+        return torch.stack([folder[int(i)]["audio"] for i in idx])  # crops use torch's global RNG (saved too)
+
+    return draw
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: both models (on the training device), the loss log and the speed."""
+
+    model: UNet1D  # raw weights
+    ema_model: UNet1D  # EMA weights: sample with these
+    losses: list  # loss at every step since step 1 (resumed runs include the earlier steps)
+    step: int
+    samples_per_s: float  # training throughput in this call (forward + backward + AdamW step)
+    out: Path | None
+
+
+def train(
+    unet_config: UNetConfig,
+    config: TrainConfig,
+    data: str | Path = "toy",
+    out: str | Path | None = None,
+    resume: bool = False,
+    device: str | torch.device | None = None,
+    until: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a :class:`UNet1D` with the simple diffusion loss; checkpoint into ``out``.
+
+    Args:
+        unet_config: the network.  config: the run.  data: "toy" or a folder of audio files.
+        out: checkpoint folder (None: keep nothing on disk).  resume: continue from the checkpoint in
+            ``out`` (its TrainConfig is used, except ``steps``, which ``config`` may change).
+        device: default :func:`get_device`.  until: stop after this step as if interrupted (a later
+            ``resume=True`` call continues exactly).  progress: show a tqdm bar.
+    Raises:
+        FloatingPointError if the loss or the weights stop being finite; the last good checkpoint stays.
+    """
+    device = get_device(str(device) if device is not None else None)
+    out = Path(out) if out is not None else None
+    has_ckpt = out is not None and (out / "config.json").is_file()
+    if has_ckpt and not resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True (--resume) or choose another out")
+    if resume and has_ckpt:
+        saved = read_config(out)
+        config = replace(TrainConfig(**saved["train"]), steps=config.steps)
+    torch.manual_seed(config.seed)  # the initial weights and dropout
+    model = UNet1D(unet_config)
+    g_data, g_noise = torch.Generator().manual_seed(config.seed), torch.Generator().manual_seed(config.seed + 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    ema_model = copy.deepcopy(model).requires_grad_(False)
+    step, losses, wall = 0, [], 0.0
+    if resume and has_ckpt:
+        load_into(model, out, ema=False)  # raises naming both configs on a mismatch
+        load_into(ema_model, out, ema=True)
+        state = load_training_state(out)
+        opt.load_state_dict(state["optimizer"])
+        step, wall = state["step"], state["wall_time_s"]
+        g_data.set_state(state["rng"]["data"])
+        g_noise.set_state(state["rng"]["noise"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
+        losses = list(state["losses"])
+    elif resume:
+        print(f"{out}: no checkpoint yet, starting from step 0")
+    model.to(device).train()
+    ema_model.to(device).eval()
+    net = torch.compile(model) if config.compile else model
+    schedule = make_schedule(config.schedule, config.T)
+    draw = batch_source(data, config, g_data)
+    use_bf16 = config.bf16 and device.type == "cuda"
+
+    def save():
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            raise FloatingPointError(f"weights are not finite at step {step}; kept the last good checkpoint in {out}")
+        rng = {"data": g_data.get_state(), "noise": g_noise.get_state(), "torch": torch.get_rng_state()}
+        if device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(device)
+        info = {"format_version": 1, "step": step, "prediction": config.prediction, "sr": config.sr,
+                "length": config.length, "unet": asdict(unet_config), "train": asdict(config),
+                "schedule": schedule.to_dict(), "data": str(data), "wall_time_s": wall}  # fmt: skip
+        write_checkpoint(out, {
+            "model.safetensors": ema_model.state_dict(), "model_raw.safetensors": model.state_dict(),
+            "optimizer.pt": {"optimizer": opt.state_dict(), "step": step, "rng": rng, "losses": losses,
+                             "wall_time_s": wall},
+            "loss_log.json": {"step": list(range(1, len(losses) + 1)), "loss": losses},
+            "config.json": info})  # fmt: skip
+
+    last = min(config.steps, until) if until is not None else config.steps
+    bar = tqdm(total=last, initial=step, disable=not progress, desc="train", unit="step")
+    t_start, n_done = time.perf_counter(), 0
+    while step < last:
+        t0 = time.perf_counter()
+        x0 = draw(config.batch_size)  # (B, 1, L) on the CPU
+        t = torch.randint(1, config.T + 1, (config.batch_size,), generator=g_noise)
+        eps = torch.randn(x0.shape, generator=g_noise)  # drawn on the CPU: same numbers on every device
+        x0, t, eps = x0.to(device), t.to(device), eps.to(device)
+        x_t = q_sample(x0, t, eps, schedule)  # DDPM Eq. (4)
+        target = training_target(x0, eps, t, schedule, config.prediction)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            output = net(x_t, t)
+        loss = F.mse_loss(output.float(), target)  # DDPM Eq. (14) for eps; same form for x0 and v
+        if not torch.isfinite(loss):
+            where = f"the last good checkpoint in {out} is kept" if out is not None else "nothing was saved"
+            raise FloatingPointError(f"loss is {loss.item()} at step {step + 1} (lr {lr_at(step + 1, config):.3g}); "
+                                     f"lower the learning rate or check the data; {where}")  # fmt: skip
+        step += 1
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, config)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        opt.step()
+        ema_update(ema_model, model, ema_decay_at(step, config.ema_decay))
+        losses.append(loss.item())
+        wall += time.perf_counter() - t0
+        n_done += 1
+        bar.update(1)
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-10:]) / 10:.4f}")
+        if out is not None and (step % config.save_every == 0 or step == last):
+            save()
+    bar.close()
+    elapsed = time.perf_counter() - t_start
+    return TrainResult(model, ema_model, losses, step, n_done * config.batch_size / max(elapsed, 1e-9), out)
+
+
+def train_command(
+    config: str, data: str, out: str, resume: bool = False, steps: int | None = None, device: str | None = None
+) -> TrainResult:
+    """``python -m audiodiff_minimal train --config NAME --data toy|PATH --out runs/NAME [--resume] [--steps N]``."""
+    if config not in TRAIN_PRESETS:
+        raise ValueError(f"unknown config {config!r}; choose one of {sorted(TRAIN_PRESETS)}")
+    train_config = TRAIN_PRESETS[config] if steps is None else replace(TRAIN_PRESETS[config], steps=steps)
+    if resume and steps is None and (Path(out) / "config.json").is_file():
+        train_config = replace(train_config, steps=read_config(out)["train"]["steps"])
+    result = train(UNET_PRESETS[config], train_config, data, out, resume=resume, device=device)
+    tail = result.losses[-100:]
+    print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / max(len(tail), 1):.4f}, "
+          f"{result.samples_per_s:.1f} samples/s; checkpoint in {out}")  # fmt: skip
+    return result
