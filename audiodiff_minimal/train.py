@@ -50,7 +50,7 @@ class TrainConfig:
     bf16: bool = True  # bfloat16 autocast, used on CUDA only
     compile: bool = False  # torch.compile the model
     seed: int = 0
-    save_every: int = 500  # steps between checkpoints
+    save_every: int = 200  # steps between checkpoints
     length: int = 4096  # clip length in samples
     sr: int = 8000  # sample rate, Hz
 
