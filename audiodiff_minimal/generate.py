@@ -1,0 +1,155 @@
+"""Generate audio from a checkpoint: the ``sample`` command and the steps-versus-quality study (``05_sampling``).
+
+``python -m audiodiff_minimal sample --checkpoint PATH --sampler {ddpm,ddim,dpm} --steps N --n COUNT --seed S
+--out DIR`` writes ``sample_000.wav`` ... and ``spectrograms.png``; without ``--checkpoint`` it uses the
+shipped one. :func:`steps_vs_quality` measures every sampler over a range of step counts (the notebook's
+plot, ``benchmarks/steps_vs_quality.py`` and the model card use it). This module draws figures, so it may
+import matplotlib; the numerics stay in ``samplers`` and ``evaluate``.
+"""
+
+import time
+from pathlib import Path
+
+import torch
+
+from .audio import plot_clips, save_wav
+from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
+from .data import SCALE_NAMES
+from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
+from .samplers import SAMPLERS, sample
+from .utils import get_device
+
+SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)"}
+
+
+def generate(
+    model,
+    schedule,
+    info: dict,
+    sampler: str = "dpm",
+    steps: int = 20,
+    n: int = 8,
+    seed: int = 0,
+    length: int | None = None,
+    clip_x0: bool = True,
+    progress: bool = True,
+    **kwargs,
+) -> torch.Tensor:
+    """``n`` clips from a loaded checkpoint (``checkpoint.load_checkpoint``), seeded, on the model's device.
+
+    Args:
+        model: the network, called as model(x_t, t).  info: the checkpoint's config (prediction, length).
+        length: clip length (default the training length; must suit the U-Net's down factors).
+        clip_x0: clip x0_hat to [-1, 1] at every step, as audio lives there.  kwargs: for the sampler.
+    Returns:
+        (n, 1, L) float32 on the CPU.
+    """
+    device = next(model.parameters()).device
+    shape = (n, 1, length or info["length"])
+    g = torch.Generator().manual_seed(seed)
+    x = sample(model, schedule, shape, sampler, steps, prediction=info["prediction"], generator=g,
+               device=device, clip_x0=clip_x0, progress=progress, **kwargs)  # fmt: skip
+    return x.cpu() if isinstance(x, torch.Tensor) else (x[0].cpu(), x[1])
+
+
+def pitch_titles(x, sr: int) -> list[str]:
+    """One title per clip: its index, nearest scale note and the distance in cents, e.g. '3: E4 +4c'."""
+    cents, idx = cents_to_scale(estimate_pitch(x, sr))
+    return [f"{i}: {SCALE_NAMES[j]} {c:+.0f}c" for i, (c, j) in enumerate(zip(cents, idx, strict=True))]
+
+
+def sample_command(
+    checkpoint: str | Path | None, sampler: str, steps: int, n: int, seed: int, out: str | Path, device=None
+) -> list[Path]:
+    """The ``sample`` command: write ``n`` WAVs and one spectrogram grid into ``out``; return the paths.
+
+    Without ``checkpoint`` the shipped one (``checkpoint.SHIPPED_CHECKPOINT``) is used.
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(checkpoint) if checkpoint is not None else SHIPPED_CHECKPOINT
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{path}: no checkpoint here (config.json missing); train one with "
+            "`python -m audiodiff_minimal train --config quick --out runs/quick` and pass --checkpoint runs/quick"
+        )
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+    model, schedule, info = load_checkpoint(path, device=get_device(device))
+    start = time.perf_counter()
+    x = generate(model, schedule, info, sampler, steps, n, seed)
+    seconds = time.perf_counter() - start
+    out = Path(out)
+    paths = [save_wav(out / f"sample_{i:03d}.wav", clip, info["sr"]) for i, clip in enumerate(x)]
+    fig = plot_clips(x, info["sr"], titles=pitch_titles(x, info["sr"]))
+    fig.suptitle(f"{path.name} (step {info['step']}): {SAMPLER_LABELS[sampler]}, {steps} steps, seed {seed}")
+    fig.savefig(out / "spectrograms.png", dpi=80)
+    plt.close(fig)
+    paths.append(out / "spectrograms.png")
+    print(f"wrote {n} clips ({seconds / n:.2f} s per clip, {sampler}, {steps} steps) and spectrograms.png to {out}")
+    return paths
+
+
+def steps_vs_quality(
+    model, schedule, info: dict, reference, samplers=("ddpm", "ddim", "dpm"), steps_list=(10, 20, 50),
+    n: int = 16, seed: int = 0, progress: bool = False,
+) -> list[dict]:  # fmt: skip
+    """Measures (``evaluate.evaluate_clips`` against ``reference``) for each sampler and number of steps.
+
+    The same seed for every setting, so differences come from the sampler, not the draw. Settings with
+    more steps than T are skipped. Returns rows {"sampler", "steps", "s_per_clip", **measures}.
+    """
+    rows = []
+    for name in samplers:
+        for steps in steps_list:
+            if steps > schedule.T:
+                continue
+            start = time.perf_counter()
+            x = generate(model, schedule, info, name, steps, n, seed, progress=progress)
+            seconds = (time.perf_counter() - start) / n
+            rows.append({"sampler": name, "steps": steps, "s_per_clip": seconds, **evaluate_clips(x, reference)})
+    return rows
+
+
+def plot_steps_vs_quality(rows: list[dict], bounds: dict | None = None, measures=("frechet_mel", "pitch_in_tune")):
+    """One panel per measure against the number of steps (log axis), a line per sampler; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(measures) + 1, figsize=(4.2 * (len(measures) + 1), 3.2), constrained_layout=True)
+    for name in dict.fromkeys(r["sampler"] for r in rows):
+        mine = [r for r in rows if r["sampler"] == name]
+        for ax, key in zip(axes, [*measures, "s_per_clip"], strict=True):
+            ax.plot([r["steps"] for r in mine], [r[key] for r in mine], "o-", label=SAMPLER_LABELS.get(name, name))
+            ax.set(xscale="log", xlabel="network evaluations (steps)", title=key)
+    if bounds is not None and "frechet_mel" in measures:
+        ax = axes[list(measures).index("frechet_mel")]
+        ax.axhline(bounds["real_vs_real"], color="k", ls="--", lw=1, label="real vs real")
+        ax.set(yscale="log")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+def markdown_table(rows: list[dict], bounds: dict | None = None) -> str:
+    """The rows (and the FD-mel floor and ceiling) as a markdown table for the README or a model card."""
+    head = "| sampler | steps | s/clip | in tune (50 c) | cents MAE | flatness | pitch H (bits) | timbre H (bits) "
+    head += "| FD-mel |"
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        lines.append(
+            f"| {SAMPLER_LABELS.get(r['sampler'], r['sampler'])} | {r['steps']} | {r['s_per_clip']:.2f} | "
+            f"{r['pitch_in_tune']:.2f} | {r['pitch_cents_mae']:.1f} | {r['flatness']:.4f} | "
+            f"{r['pitch_entropy']:.2f} | {r['timbre_entropy']:.2f} | {r['frechet_mel']:.1f} |"
+        )
+    if bounds is not None:
+        lines.append(f"| real vs real (floor) | | | | | | | | {bounds['real_vs_real']:.1f} |")
+        lines.append(f"| noise vs real (ceiling) | | | | | | | | {bounds['noise_vs_real']:.1f} |")
+    return "\n".join(lines)
+
+
+def real_rows(reference, n: int, seed: int = 12345) -> tuple[dict, dict]:
+    """The measures of fresh real toy notes (n clips) and the FD-mel floor and ceiling, for comparison."""
+    from .data import toy_notes
+
+    real, _, _ = toy_notes(n, length=reference.shape[-1], seed=seed)
+    row = {"sampler": "real toy notes", "steps": "", "s_per_clip": 0.0, **evaluate_clips(real, reference)}
+    return row, reference_bounds(reference, n=n, seed=seed)
