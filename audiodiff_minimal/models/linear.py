@@ -1,4 +1,4 @@
-"""Linear denoisers for Gaussian data (introduced in ``03_toy_linear_model``).
+"""Linear denoisers for Gaussian data: closed forms and a learnable one (introduced in ``03_toy_linear_model``).
 
 When x_0 ~ N(0, Sigma), the best predictor of the noise given x_t is linear in x_t:
 with x_t = sqrt(alpha_bar_t) x_0 + sigma_t eps, Cov(x_t) = alpha_bar_t Sigma + sigma_t^2 I
@@ -7,8 +7,14 @@ and Cov(eps, x_t) = sigma_t I, so
     E[eps | x_t] = sigma_t (alpha_bar_t Sigma + sigma_t^2 I)^{-1} x_t       (Wiener filter)
 """
 
-import torch
+import math
 
+import torch
+from torch import nn
+from tqdm.auto import trange
+
+from ..forward import eps_to_x0, q_posterior
+from ..losses import reverse_variance, simple_loss
 from ..schedules import Schedule
 
 
@@ -37,3 +43,109 @@ def gaussian_eps_hat(x_t: torch.Tensor, t: torch.Tensor, cov: torch.Tensor, sche
         W = gaussian_eps_matrix(cov, step, schedule).to(x_t.device, x_t.dtype)
         out[rows] = x_t[rows] @ W.T  # (b, 1, L) @ (L, L)
     return out
+
+
+def gaussian_x0_matrix(cov: torch.Tensor, t: int, schedule: Schedule) -> torch.Tensor:
+    """The (L, L) Wiener filter H_t with E[x_0 | x_t] = H_t x_t for x_0 ~ N(0, cov); float64.
+
+    H_t = sqrt(alpha_bar_t) cov (alpha_bar_t cov + sigma_t^2 I)^{-1}  (Eq. 3.2), and
+    x0_hat = (x_t - sigma_t eps_hat) / sqrt(alpha_bar_t) turns it into ``gaussian_eps_matrix``.
+    """
+    ab, sigma = schedule.alpha_bar[t].item(), schedule.sigma[t].item()
+    cov = cov.double()
+    eye = torch.eye(cov.shape[0], dtype=torch.float64)
+    return ab**0.5 * cov @ torch.linalg.inv(ab * cov + sigma**2 * eye)
+
+
+def gaussian_eps_matrices(cov: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+    """All optimal eps-predictor matrices stacked, (T + 1, L, L) float64, index t = step t (row 0 is zero)."""
+    L = cov.shape[0]
+    mats = [torch.zeros(L, L, dtype=torch.float64)]
+    return torch.stack(mats + [gaussian_eps_matrix(cov, t, schedule) for t in range(1, schedule.T + 1)])
+
+
+class LinearEps(nn.Module):
+    """A learnable linear eps-predictor, one (L, L) matrix per step: eps_hat = W_t x_t (Eq. 3.4).
+
+    ``weight[t]`` belongs to step t (index 0 is unused), so ``weight`` compares directly with
+    :func:`gaussian_eps_matrices`. Starts at zero (predicting eps_hat = 0). The model never
+    stores a schedule.
+    """
+
+    def __init__(self, length: int, T: int):
+        super().__init__()
+        self.length, self.T = length, T
+        self.weight = nn.Parameter(torch.zeros(T + 1, length, length))
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """x_t (B, 1, L), t (B,) int64 in 1..T -> eps_hat (B, 1, L)."""
+        if x_t.shape[-1] != self.length:
+            raise ValueError(f"LinearEps was built for length {self.length}, got clips of length {x_t.shape[-1]}")
+        return torch.bmm(x_t, self.weight[t].transpose(1, 2))  # (B, 1, L) @ (B, L, L)
+
+
+def stratified_t(T: int, per_step: int, device=None) -> torch.Tensor:
+    """Every step 1..T repeated ``per_step`` times, (T * per_step,) int64: a batch that covers all t evenly."""
+    return torch.arange(1, T + 1, device=device).repeat_interleave(per_step)
+
+
+def train_linear_eps(
+    model: LinearEps,
+    data: torch.Tensor,
+    schedule: Schedule,
+    steps: int,
+    lr: float,
+    per_step: int = 64,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[float]:
+    """Fit ``model`` by plain SGD on the simple loss (DDPM Eq. 14) with batches covering every t evenly.
+
+    Each step draws T * ``per_step`` clips from ``data`` (N, 1, L), fresh noise, and takes one SGD
+    step; the learning rate decays with a cosine over the last half of the run, which removes most
+    of SGD's noise floor. Stops early (returning the losses so far, the last one inf or nan) if
+    the loss diverges.
+    Returns:
+        the loss after each step (a list of floats).
+    """
+    g = torch.Generator().manual_seed(seed)
+    t = stratified_t(schedule.T, per_step, device=data.device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    decay = lambda i: 1.0 if i < steps // 2 else 0.5 * (1 + math.cos(math.pi * (i - steps // 2) / (steps - steps // 2)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, decay)
+    losses = []
+    for _ in trange(steps, disable=not progress, desc="linear eps"):
+        x0 = data[torch.randint(len(data), (len(t),), generator=g).to(data.device)]
+        loss = simple_loss(model, x0, schedule, "eps", t=t, generator=g)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]) or losses[-1] > 1e6:
+            break
+    return losses
+
+
+@torch.no_grad()
+def ancestral_sample_linear(
+    model, schedule: Schedule, shape: tuple, var: torch.Tensor | None = None, generator=None
+) -> torch.Tensor:
+    """DDPM ancestral sampling (Algorithm 2) with an eps-predictor: x_T ~ N(0, I), then x_{t-1} ~ p(x_{t-1} | x_t).
+
+    A short loop for chapter 03; ``samplers.ddpm_sample`` is the general one.
+    Args:
+        model: ``model(x_t, t) -> eps_hat``.  shape: (B, 1, L).
+        var: (T + 1,) reverse variances (default beta_tilde, see ``losses.reverse_variance``).
+        generator: CPU generator.
+    Returns:
+        (B, 1, L) x_0 samples; the last step returns the mean (no noise at t = 1).
+    """
+    var = reverse_variance(schedule, "beta_tilde") if var is None else var
+    x = torch.randn(shape, generator=generator)
+    for step in range(schedule.T, 0, -1):
+        t = torch.full((shape[0],), step, dtype=torch.long)
+        x0_hat = eps_to_x0(x, t, model(x, t), schedule)
+        mean, _ = q_posterior(x0_hat, x, t, schedule)  # mu_theta = mu_tilde(x0_hat, x_t), DDPM Eq. (11)
+        x = mean + var[step].sqrt().float() * torch.randn(shape, generator=generator) if step > 1 else mean
+    return x

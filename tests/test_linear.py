@@ -1,0 +1,72 @@
+"""Linear denoisers on Gaussian data: closed forms, the learnable model, ancestral sampling."""
+
+import pytest
+import torch
+
+from audiodiff_minimal.data import ARProcess
+from audiodiff_minimal.forward import eps_to_x0
+from audiodiff_minimal.models.linear import (
+    LinearEps,
+    ancestral_sample_linear,
+    gaussian_eps_hat,
+    gaussian_eps_matrices,
+    gaussian_eps_matrix,
+    gaussian_x0_matrix,
+    stratified_t,
+    train_linear_eps,
+)
+from audiodiff_minimal.schedules import make_schedule
+
+AR = ARProcess()
+
+
+def test_x0_wiener_filter_equals_eps_matrix_converted():
+    L, s = 12, make_schedule("cosine", 40)
+    cov = AR.covariance(L)
+    x_t = torch.randn(3, 1, L, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for step in (1, 20, 40):
+        t = torch.full((3,), step)
+        x0_hat = eps_to_x0(x_t, t, x_t @ gaussian_eps_matrix(cov, step, s).T, s)
+        assert torch.allclose(x0_hat, x_t @ gaussian_x0_matrix(cov, step, s).T, atol=1e-9)
+
+
+def test_stacked_matrices_index_equals_step():
+    L, s = 8, make_schedule("linear", 10)
+    cov = AR.covariance(L)
+    W = gaussian_eps_matrices(cov, s)
+    assert W.shape == (11, L, L) and torch.all(W[0] == 0)
+    assert torch.allclose(W[7], gaussian_eps_matrix(cov, 7, s))
+
+
+def test_linear_eps_shapes_and_errors():
+    model = LinearEps(16, 10)
+    t = stratified_t(10, 2)
+    assert t.tolist()[:4] == [1, 1, 2, 2] and len(t) == 20
+    assert model(torch.randn(20, 1, 16), t).shape == (20, 1, 16)
+    with pytest.raises(ValueError, match="length 16"):
+        model(torch.randn(2, 1, 8), t[:2])
+
+
+def test_sgd_finds_the_wiener_filter():
+    L, s = 8, make_schedule("cosine", 5)
+    cov = AR.covariance(L)
+    model = LinearEps(L, 5)
+    losses = train_linear_eps(model, AR.sample(5000, L, seed=0), s, steps=600, lr=15.0, per_step=64)
+    W, W_star = model.weight.detach().double()[1:], gaussian_eps_matrices(cov, s)[1:]
+    assert losses[-1] < 0.5 * losses[0]
+    assert ((W - W_star).norm() / W_star.norm()).item() < 0.1
+
+
+def test_too_large_learning_rate_stops_early():
+    L, s = 8, make_schedule("cosine", 5)
+    losses = train_linear_eps(LinearEps(L, 5), AR.sample(500, L, seed=0), s, steps=500, lr=2000.0, per_step=16)
+    assert len(losses) < 500
+
+
+def test_ancestral_sampling_with_exact_denoiser_reproduces_covariance():
+    L, s = 8, make_schedule("cosine", 100)
+    cov = AR.covariance(L)
+    model = lambda x_t, t: gaussian_eps_hat(x_t, t, cov, s)
+    x = ancestral_sample_linear(model, s, (4000, 1, L), generator=torch.Generator().manual_seed(0))
+    emp = torch.cov(x.squeeze(1).double().T)
+    assert ((emp - cov).norm() / cov.norm()).item() < 0.1
