@@ -235,6 +235,28 @@ def dpm_solver_pp_sample(
     return run.result(x)
 
 
+@torch.no_grad()
+def ddim_invert(
+    model: Model, schedule: Schedule, x0: torch.Tensor, steps: int | None = None, *, prediction: str = "eps",
+    progress: bool = True,
+) -> torch.Tensor:  # fmt: skip
+    """Run DDIM's ODE (eta = 0) backwards, from audio x0 (B, 1, L) up to x_T: the noise that DDIM maps to x0.
+
+    The same update as :func:`ddim_sample` with the roles of t and s swapped, on the reversed
+    subsequence 0 -> t_{N-1} -> ... -> t_0 = T; eps_hat at each level is evaluated where the step starts
+    (at t_{N-1} = 1 for the first step, as x0 cannot be fed at t = 0). Exact only in the limit of small
+    steps, so ``ddim_sample(..., x_T=ddim_invert(...))`` returns x0 approximately (Song et al. 2021, Sec. 4.3).
+    """
+    timesteps = make_timesteps(schedule.T, steps or schedule.T)[::-1]  # [1, ..., T]
+    x = x0.float()
+    for s, t in tqdm(list(zip([0, *timesteps[:-1]], timesteps, strict=True)), disable=not progress, leave=False):
+        ab_s, ab_t = schedule.alpha_bar[s].item(), schedule.alpha_bar[t].item()
+        _, eps_hat = _denoise(model, x, max(s, timesteps[0]), schedule, prediction, clip_x0=False)
+        x0_hat = (x - math.sqrt(1 - ab_s) * eps_hat) / math.sqrt(ab_s)  # DDIM Eq. (9) at the current level
+        x = math.sqrt(ab_t) * x0_hat + math.sqrt(1 - ab_t) * eps_hat  # Eq. (12) with sigma = 0, towards noise
+    return x
+
+
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample, "dpm": dpm_solver_pp_sample}
 
 
