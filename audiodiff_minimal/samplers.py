@@ -80,8 +80,14 @@ class _Run:
     """Shared bookkeeping of one sampling run: start noise, step pairs, trajectory, progress bar."""
 
     def __init__(self, schedule, shape, steps, t_start, x_T, generator, device, known, mask, keep, progress, name):
-        self.t_start = schedule.T if t_start is None else int(t_start)
-        self.timesteps = make_timesteps(self.t_start, steps or self.t_start)
+        if isinstance(steps, list | tuple):  # an explicit subsequence [t_0, ..., t_{N-1}]
+            self.timesteps, self.t_start = [int(t) for t in steps], int(steps[0])
+            pairs = zip(self.timesteps, self.timesteps[1:], strict=False)
+            if not all(a > b for a, b in pairs) or self.timesteps[-1] < 1 or self.t_start > schedule.T:
+                raise ValueError(f"timesteps {list(steps)} must decrease strictly within 1..T={schedule.T}")
+        else:
+            self.t_start = schedule.T if t_start is None else int(t_start)
+            self.timesteps = make_timesteps(self.t_start, steps or self.t_start)
         if generator is None:  # derive one from the global seed, so seed_everything makes runs reproducible
             generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
         self.generator = generator
@@ -130,7 +136,8 @@ def ddpm_sample(
 
     Args:
         model: callable (x_t (B, 1, L), t (B,) int64) -> (B, 1, L) prediction of ``prediction``.
-        shape: (B, 1, L) of the samples.  steps: number of network evaluations N (default: t_start).
+        shape: (B, 1, L) of the samples.  steps: number of network evaluations N (default: t_start), spaced
+            evenly by :func:`make_timesteps`, or an explicit decreasing list of steps [t_0, ..., t_{N-1}].
         resample: RePaint's U (Lugmayr et al. 2022): with ``known``, redo each step U times,
             re-noising x_s -> x_t with q(x_t | x_s) in between, to harmonise the two regions.
         generator: CPU torch.Generator for every random draw.  x_T: (B, 1, L) start instead of noise.

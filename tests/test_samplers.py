@@ -208,6 +208,14 @@ def test_ddim_inversion_round_trip():
     assert 0.8 < x_T.std() < 1.2  # the inverted clip looks like unit noise
 
 
+def test_explicit_timesteps():
+    ts = [1000, 700, 400, 150, 30, 1]
+    a, traj = ddim_sample(model, SCHEDULE, (2, 1, L), ts, generator=gen(0), return_trajectory=True, progress=False)
+    assert traj["t"].tolist() == [*ts, 0]
+    with pytest.raises(ValueError, match="decrease"):
+        ddim_sample(model, SCHEDULE, (2, 1, L), [10, 20, 1], progress=False)
+
+
 def test_errors_are_readable():
     with pytest.raises(ValueError, match="unknown sampler"):
         sample(model, SCHEDULE, (1, 1, L), "euler", 5)
