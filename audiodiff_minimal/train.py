@@ -109,6 +109,26 @@ def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generat
     return draw
 
 
+@torch.no_grad()
+def mean_loss(
+    model: torch.nn.Module, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, seed: int = 0
+) -> float:
+    """The simple loss averaged over clips ``x0`` (B, 1, L) and ``n_t`` evenly spaced steps, with seeded eps.
+
+    A fixed yardstick for comparing models (the training loss is noisy: it depends on the random t).
+    """
+    g = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    total = 0.0
+    for t_value in torch.linspace(1, schedule.T, n_t).round().long().tolist():
+        t = torch.full((x0.shape[0],), t_value, dtype=torch.long)
+        eps = torch.randn(x0.shape, generator=g)
+        x_t = q_sample(x0, t, eps, schedule)
+        target = training_target(x0, eps, t, schedule, prediction)
+        total += F.mse_loss(model(x_t.to(device), t.to(device)).float().cpu(), target).item()
+    return total / n_t
+
+
 @dataclass
 class TrainResult:
     """What :func:`train` returns: both models (on the training device), the loss log and the speed."""
@@ -179,7 +199,9 @@ def train(
 
     def save():
         if not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise FloatingPointError(f"weights are not finite at step {step}; kept the last good checkpoint in {out}")
+            raise FloatingPointError(
+                f"weights not finite at step {step}; lower the learning rate; kept the last good checkpoint in {out}"
+            )
         rng = {"data": g_data.get_state(), "noise": g_noise.get_state(), "torch": torch.get_rng_state()}
         if device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(device)

@@ -1,0 +1,149 @@
+"""Training loop and checkpoints: loss falls, exact resume, atomic saves, clear errors (chapter 04)."""
+
+import json
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from audiodiff_minimal import checkpoint
+from audiodiff_minimal import train as train_module
+from audiodiff_minimal.__main__ import main
+from audiodiff_minimal.checkpoint import CheckpointError, load_checkpoint, load_into
+from audiodiff_minimal.data import toy_notes
+from audiodiff_minimal.models.unet1d import UNet1D, UNetConfig
+from audiodiff_minimal.schedules import make_schedule
+from audiodiff_minimal.train import TRAIN_PRESETS, TrainConfig, ema_decay_at, ema_update, lr_at, mean_loss, train
+
+TINY = UNetConfig(base=8, mults=(1, 2), down=(4,), groups=4, t_dim=16, heads=2)
+RUN = replace(TRAIN_PRESETS["quick"], steps=6, batch_size=2, length=256, save_every=2, warmup=2)
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_quick_loop_reduces_loss():
+    config = replace(RUN, steps=60, batch_size=4, lr=3e-3, warmup=5)
+    result = train(TINY, config, progress=False)
+    assert len(result.losses) == 60 and result.step == 60
+    x0, _, _ = toy_notes(16, length=config.length, seed=123)  # held-out notes
+    schedule = make_schedule(config.schedule, config.T)
+    before = mean_loss(UNet1D(TINY), x0, schedule, config.prediction)  # the untrained net predicts 0
+    after = mean_loss(result.model, x0, schedule, config.prediction)
+    assert after < 0.7 * before, (before, after)
+
+
+def test_lr_schedule_and_ema_formula():
+    config = TrainConfig(lr=1.0, warmup=10, steps=110, min_lr_frac=0.1)
+    assert lr_at(5, config) == pytest.approx(0.5) and lr_at(10, config) == pytest.approx(1.0)
+    assert lr_at(60, config) == pytest.approx(0.1 + 0.9 * 0.5)  # half-way through the cosine
+    assert lr_at(110, config) == pytest.approx(0.1)
+    assert ema_decay_at(0, 0.999) == pytest.approx(0.1) and ema_decay_at(10**6, 0.999) == 0.999
+    ema, model = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    expected = [0.9 * pe + 0.1 * p for pe, p in zip(ema.parameters(), model.parameters(), strict=True)]
+    ema_update(ema, model, 0.9)
+    assert all(torch.allclose(a, b) for a, b in zip(ema.parameters(), expected, strict=True))
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    whole = train(TINY, RUN, out=tmp_path / "a", progress=False)
+    train(TINY, RUN, out=tmp_path / "b", until=3, progress=False)  # "crash" after step 3 (saved at 2 and 3)
+    resumed = train(TINY, RUN, out=tmp_path / "b", resume=True, progress=False)
+    assert same_weights(whole.model, resumed.model) and same_weights(whole.ema_model, resumed.ema_model)
+    assert whole.losses == resumed.losses
+    log = json.loads((tmp_path / "b" / "loss_log.json").read_text())
+    assert log["loss"] == resumed.losses and log["step"] == list(range(1, 7))
+
+
+def test_load_checkpoint_api(tmp_path):
+    result = train(TINY, RUN, out=tmp_path, progress=False)
+    model, schedule, info = load_checkpoint(tmp_path)
+    assert not model.training and schedule.T == RUN.T and info["step"] == 6
+    assert {"prediction", "sr", "length", "step", "unet", "train"} <= set(info)
+    assert same_weights(model, result.ema_model)
+    raw, _, _ = load_checkpoint(tmp_path, ema=False)
+    assert same_weights(raw, result.model)
+
+
+def test_refuses_to_overwrite_a_run(tmp_path):
+    train(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
+    with pytest.raises(FileExistsError, match="resume"):
+        train(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
+
+
+def test_atomic_save_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    train(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
+    before = (tmp_path / "model.safetensors").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(checkpoint, "save_file", crash)
+    with pytest.raises(OSError, match="simulated"):
+        train(TINY, replace(RUN, steps=4), out=tmp_path, resume=True, progress=False)
+    monkeypatch.undo()
+    assert (tmp_path / "model.safetensors").read_bytes() == before
+    model, _, info = load_checkpoint(tmp_path)
+    assert info["step"] == 2
+    resumed = train(TINY, replace(RUN, steps=4), out=tmp_path, resume=True, progress=False)  # and it resumes
+    assert resumed.step == 4
+
+
+def test_mismatched_config_names_both(tmp_path):
+    train(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
+    other = replace(TINY, base=16)
+    with pytest.raises(ValueError, match=r"base=8.*base=16"):
+        load_into(UNet1D(other), tmp_path)
+    with pytest.raises(ValueError, match=r"base=8.*base=16"):
+        train(other, replace(RUN, steps=4), out=tmp_path, resume=True, progress=False)
+
+
+def test_corrupt_files_name_the_file(tmp_path):
+    train(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated
+    with pytest.raises(CheckpointError, match="model.safetensors.*truncated or corrupt"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "config.json").write_text('{"step": 2, "unet": ')  # cut-off JSON
+    with pytest.raises(CheckpointError, match="config.json: not valid JSON"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="config.json: missing keys"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError, match="checkpoint folder"):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+def test_nan_batch_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    train(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
+    good = (tmp_path / "model_raw.safetensors").read_bytes()
+    real_source = train_module.batch_source
+
+    def poisoned_source(*args):
+        draw = real_source(*args)
+        return lambda B: draw(B) * float("nan")
+
+    monkeypatch.setattr(train_module, "batch_source", poisoned_source)
+    with pytest.raises(FloatingPointError, match=r"loss is nan at step 3 .*last good checkpoint"):
+        train(TINY, replace(RUN, steps=6), out=tmp_path, resume=True, progress=False)
+    assert (tmp_path / "model_raw.safetensors").read_bytes() == good
+    assert load_checkpoint(tmp_path)[2]["step"] == 2
+    assert all(math.isfinite(v) for v in json.loads((tmp_path / "loss_log.json").read_text())["loss"])
+
+
+def test_exploding_lr_stops_with_clear_message(tmp_path):
+    with pytest.raises(FloatingPointError, match=r"(loss is (nan|inf)|weights not finite).*lower the learning"):
+        train(TINY, replace(RUN, steps=6, lr=1e30, warmup=0, save_every=1), out=tmp_path, progress=False)
+    _, _, info = load_checkpoint(tmp_path)  # the last checkpoint with finite weights survives
+    assert 1 <= info["step"] < 6
+
+
+def test_cli_train_runs(tmp_path, capsys):
+    main(["train", "--config", "quick", "--steps", "2", "--data", "toy", "--out", str(tmp_path / "cli")])
+    assert "step 2" in capsys.readouterr().out
+    _, _, info = load_checkpoint(tmp_path / "cli")
+    assert info["step"] == 2 and info["train"]["steps"] == 2
+    main(["train", "--config", "quick", "--steps", "3", "--out", str(tmp_path / "cli"), "--resume"])
+    assert load_checkpoint(tmp_path / "cli")[2]["step"] == 3

@@ -1,0 +1,127 @@
+"""UNet1D: shapes, the divisibility error, the receptive-field trace, determinism (chapter 04)."""
+
+import pytest
+import torch
+
+from audiodiff_minimal.models.unet1d import (
+    UNET_PRESETS,
+    UNet1D,
+    UNetConfig,
+    count_params,
+    format_trace,
+    timestep_features,
+    trace_shapes,
+)
+
+TINY = UNetConfig(base=8, mults=(1, 2, 2), down=(4, 2), groups=4, t_dim=16, heads=2)
+
+
+def randomize(model: UNet1D) -> UNet1D:
+    """Fill the zero-initialised output layers too, so that the output depends on everything."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    return model
+
+
+@pytest.mark.parametrize(
+    "config,length",
+    [
+        (TINY, 64),
+        (TINY, 8),
+        (TINY, 256),
+        (UNET_PRESETS["quick"], 4096),
+        (UNetConfig(base=8, mults=(1, 2), down=(3,), groups=4, t_dim=16, attention=False), 81),
+    ],  # fmt: skip
+)
+def test_output_shape_equals_input_shape(config, length):
+    model = randomize(UNet1D(config))
+    x = torch.randn(3, 1, length)
+    out = model(x, torch.tensor([1, 500, 1000]))
+    assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+def test_untrained_model_predicts_zero_and_float_t_works():
+    model = UNet1D(TINY)
+    out = model(torch.randn(2, 1, 64), torch.tensor([0.25, 0.75]))
+    assert torch.equal(out, torch.zeros_like(out))  # zero-initialised head (Dhariwal & Nichol 2021)
+
+
+def test_length_not_divisible_gives_readable_error():
+    model = UNet1D(UNetConfig(base=8, mults=(1, 2, 2, 2), down=(4, 4, 4), groups=4, t_dim=16, heads=2))
+    with pytest.raises(ValueError, match=r"length 1000 must be divisible by 64 \(3 downsamplings by 4\); use 1024"):
+        model(torch.randn(1, 1, 1000), torch.tensor([1]))
+
+
+def test_bad_config_errors():
+    with pytest.raises(ValueError, match="len\\(down\\) == len\\(mults\\) - 1"):
+        UNetConfig(mults=(1, 2), down=(4, 4))
+    with pytest.raises(ValueError, match="groups=3 must divide"):
+        UNetConfig(base=8, groups=3)
+    with pytest.raises(ValueError, match="x_t shaped"):
+        UNet1D(TINY)(torch.randn(1, 2, 64), torch.tensor([1]))
+
+
+def test_deterministic_forward_on_cpu():
+    model = randomize(UNet1D(TINY))
+    x, t = torch.randn(2, 1, 128, generator=torch.Generator().manual_seed(0)), torch.tensor([3, 900])
+    assert torch.equal(model(x, t), model(x, t))
+    torch.manual_seed(0)
+    a = UNet1D(TINY)
+    torch.manual_seed(0)
+    b = UNet1D(TINY)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_time_features_and_conditioning():
+    f = timestep_features(torch.tensor([0, 7]), 8)
+    assert torch.allclose(f[0], torch.tensor([1.0] * 4 + [0.0] * 4))
+    assert torch.allclose(f[1, 0], torch.cos(torch.tensor(7.0))) and torch.allclose(
+        f[1, 4], torch.sin(torch.tensor(7.0))
+    )
+    model = randomize(UNet1D(TINY))
+    x = torch.randn(1, 1, 64)
+    assert not torch.allclose(model(x, torch.tensor([10])), model(x, torch.tensor([900])), atol=1e-4)
+
+
+def test_trace_shapes_and_params():
+    model = UNet1D(TINY)
+    rows = trace_shapes(model, torch.randn(2, 1, 64), torch.tensor([1, 2]))
+    by = {r["stage"]: r for r in rows}
+    assert (
+        by["stem"]["shape"] == (2, 8, 64) and by["down0"]["shape"] == (2, 16, 16) and by["down1"]["shape"] == (2, 16, 8)
+    )
+    assert rows[-1]["shape"] == (2, 1, 64)
+    assert by["stem"]["params"] == 8 * 1 * 5 + 8  # C_out * C_in * k + bias
+    assert sum(r["params"] for r in rows) + count_params(model.time_mlp) == count_params(model)
+    assert "rf (samples)" in format_trace(rows)
+
+
+def conv_receptive_field(model: UNet1D, length: int) -> int:
+    """Measured: the input samples whose gradient reaches the middle output sample, with GroupNorm and
+    attention replaced by identities (they mix the whole clip through averages only)."""
+    for m in list(model.modules()):
+        for child_name, child in list(m.named_children()):
+            if isinstance(child, torch.nn.GroupNorm) or child_name == "attn":
+                setattr(m, child_name, torch.nn.Identity())
+    x = torch.randn(1, 1, length, dtype=torch.float64, requires_grad=True)
+    model.double()(x, torch.tensor([5]))[0, 0, length // 2].backward()
+    nz = (x.grad[0, 0] != 0).nonzero().flatten()
+    return int(nz.max() - nz.min() + 1)
+
+
+def test_receptive_field_bounds_measured_one():
+    """The traced receptive field is an upper bound of the measured one, and close to it."""
+    model = randomize(UNet1D(TINY))
+    rf = trace_shapes(model, torch.randn(1, 1, 512), torch.tensor([1]))[-1]["rf"]
+    measured = conv_receptive_field(model, 512)
+    assert measured <= rf <= measured + 2 * 8  # grid alignment of the downsamplers costs at most a few samples
+
+
+def test_receptive_field_formula_by_hand():
+    # stem k=5: 5; enc0 2 convs k=5: 13; down0 k=8 s=4: 20, jump 4; enc1 2 convs: 20 + 2*4*4 = 52; ...
+    model = UNet1D(UNetConfig(base=8, mults=(1, 2), down=(4,), n_res=1, kernel=5, groups=4, t_dim=16, attention=False))
+    rows = {r["stage"]: r["rf"] for r in trace_shapes(model, torch.randn(1, 1, 64), torch.tensor([1]), sr=8000)}
+    assert rows["stem"] == 5 and rows["enc0.res0"] == 13 and rows["down0"] == 20 and rows["enc1.res0"] == 52
+    assert rows["mid.res1"] == 52 + 4 * 16  # two ResBlocks, each 2 convs of k=5 at jump 4
