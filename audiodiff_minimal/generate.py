@@ -121,9 +121,15 @@ def plot_steps_vs_quality(rows: list[dict], bounds: dict | None = None, measures
         for ax, key in zip(axes, [*measures, "s_per_clip"], strict=True):
             ax.plot([r["steps"] for r in mine], [r[key] for r in mine], "o-", label=SAMPLER_LABELS.get(name, name))
             ax.set(xscale="log", xlabel="network evaluations (steps)", title=key)
+    steps = sorted({r["steps"] for r in rows})
+    for ax in axes:
+        ax.set_xticks(steps, [str(s) for s in steps])
+        ax.minorticks_off()
+    axes[-1].set(yscale="log", ylabel="seconds per clip")
     if bounds is not None and "frechet_mel" in measures:
         ax = axes[list(measures).index("frechet_mel")]
-        ax.axhline(bounds["real_vs_real"], color="k", ls="--", lw=1, label="real vs real")
+        ax.axhline(bounds["real_vs_real"], color="k", ls="--", lw=1, label="real vs real (floor)")
+        ax.axhline(bounds["noise_vs_real"], color="k", ls=":", lw=1, label="noise vs real (ceiling)")
         ax.set(yscale="log")
     axes[0].legend(fontsize=8)
     return fig
