@@ -99,6 +99,7 @@ def steps_vs_quality(
     The same seed for every setting, so differences come from the sampler, not the draw. Settings with
     more steps than T are skipped. Returns rows {"sampler", "steps", "s_per_clip", **measures}.
     """
+    generate(model, schedule, info, samplers[0], 1, 1, seed, progress=False)  # warm-up: keep it out of the timings
     rows = []
     for name in samplers:
         for steps in steps_list:
