@@ -110,15 +110,15 @@ def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generat
 
 
 @torch.no_grad()
-def mean_loss(
-    model: torch.nn.Module, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, seed: int = 0
-) -> float:
+def mean_loss(model, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, seed: int = 0) -> float:
     """The simple loss averaged over clips ``x0`` (B, 1, L) and ``n_t`` evenly spaced steps, with seeded eps.
 
     A fixed yardstick for comparing models (the training loss is noisy: it depends on the random t).
+    ``model`` is any callable ``model(x_t, t)``; ``lambda x_t, t: 0 * x_t`` gives the loss of predicting zero.
     """
     g = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
+    params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
+    device = params[0].device if params else x0.device
     total = 0.0
     for t_value in torch.linspace(1, schedule.T, n_t).round().long().tolist():
         t = torch.full((x0.shape[0],), t_value, dtype=torch.long)

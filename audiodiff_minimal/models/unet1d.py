@@ -44,6 +44,7 @@ class UNetConfig:
     attention: bool = True  # self-attention at the coarsest level
     heads: int = 4
     dropout: float = 0.0
+    skips: bool = True  # False feeds zeros instead of the skip connections (an ablation; same shapes)
 
     def __post_init__(self):
         # JSON gives lists back; keep tuples so that configs compare equal.
@@ -227,7 +228,8 @@ class UNet1D(nn.Module):
             if i < len(self.ups):
                 h = self.ups[i](h)  # (B, C_i, L_i)
                 yield f"up{i}", self.ups[i], h
-            h = torch.cat([h, skips.pop()], dim=1)  # (B, 2 C_i, L_i)
+            skip = skips.pop()
+            h = torch.cat([h, skip if self.config.skips else torch.zeros_like(skip)], dim=1)  # (B, 2 C_i, L_i)
             for j, blk in enumerate(self.dec[i]):
                 h = blk(h, emb)
                 yield f"dec{i}.res{j}", blk, h
