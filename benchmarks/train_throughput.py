@@ -55,11 +55,21 @@ def timed(fn, device: torch.device, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def matmul_flops(n: int) -> int:
+    """FLOPs of an (n, n) @ (n, n) product: n^2 dot products of n multiply-adds."""
+    return 2 * n**3
+
+
+def conv1d_flops(batch: int, channels: int, length: int, kernel: int = 3) -> int:
+    """FLOPs of a same-length conv1d, channels -> channels: one multiply-add per weight per output sample."""
+    return 2 * batch * channels * channels * kernel * length
+
+
 def matmul_rate(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
-    """GFLOP/s of an n x n float32 matmul (2 n^3 FLOPs), the machine's reference rate."""
+    """GFLOP/s of an n x n float32 matmul, the machine's reference rate."""
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(n, n, generator=g).to(device), torch.randn(n, n, generator=g).to(device)
-    return 2 * n**3 / timed(lambda: a @ b, device, repeats) / 1e9
+    return matmul_flops(n) / timed(lambda: a @ b, device, repeats) / 1e9
 
 
 def conv1d_rate(device: torch.device, channels: int = 64, length: int = 4096, batch: int = 16) -> float:
@@ -67,8 +77,23 @@ def conv1d_rate(device: torch.device, channels: int = 64, length: int = 4096, ba
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, channels, length, generator=g).to(device)
     w = torch.randn(channels, channels, 3, generator=g).to(device)
-    flops = 2 * batch * channels * channels * 3 * length
-    return flops / timed(lambda: F.conv1d(x, w, padding=1), device, 10) / 1e9
+    return conv1d_flops(batch, channels, length) / timed(lambda: F.conv1d(x, w, padding=1), device, 10) / 1e9
+
+
+def check_flop_formulas() -> None:
+    """The FLOP formulas of the reference rates must agree with ``FlopCounterMode``, which counts the models."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    n, (batch, channels, length) = 64, (2, 8, 32)
+    with FlopCounterMode(display=False) as counter:
+        torch.zeros(n, n) @ torch.zeros(n, n)
+    if counter.get_total_flops() != matmul_flops(n):
+        raise AssertionError(f"matmul_flops({n}) = {matmul_flops(n)}, FlopCounterMode: {counter.get_total_flops()}")
+    with FlopCounterMode(display=False) as counter:
+        F.conv1d(torch.zeros(batch, channels, length), torch.zeros(channels, channels, 3), padding=1)
+    expected = conv1d_flops(batch, channels, length)
+    if counter.get_total_flops() != expected:
+        raise AssertionError(f"conv1d_flops = {expected}, FlopCounterMode: {counter.get_total_flops()}")
 
 
 def rss_peak_mb() -> float:
@@ -106,7 +131,10 @@ def measure(name: str, args: argparse.Namespace) -> dict:
     def train_step() -> float:
         t = torch.randint(1, peers.T_STEPS + 1, (args.batch,), generator=g).to(device)  # (B,)
         eps = torch.randn(x0.shape, generator=g).to(device)
-        loss = F.mse_loss(model(q_sample(x0, t, eps, schedule), t), eps)
+        eps_hat = model(q_sample(x0, t, eps, schedule), t)
+        if eps_hat.shape != eps.shape:
+            raise RuntimeError(f"{name}: output shape {tuple(eps_hat.shape)}, expected {tuple(eps.shape)}")
+        loss = F.mse_loss(eps_hat, eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -224,14 +252,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=None, help="untimed steps before timing (default 2; quick 1)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
-    p.add_argument("--max-seconds", type=float, default=None, help="stop timing a model after this long (default 60)")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop timing a model after this long (default 45)")
     p.add_argument("--timeout", type=float, default=300.0, help="give up on a model after this many seconds")
     p.add_argument("--json", type=Path, default=None, help="also write the raw measurements to this file")
     p.add_argument("--quick", action="store_true", help="tiny sizes and repeats: a smoke run")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     quick = {"length": 512, "batch": 2, "repeats": 2, "warmup": 1, "max_seconds": 5.0}
-    full = {"length": 4096, "batch": 16, "repeats": 10, "warmup": 2, "max_seconds": 60.0}
+    full = {"length": 4096, "batch": 16, "repeats": 10, "warmup": 2, "max_seconds": 45.0}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -250,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    check_flop_formulas()
     start = time.perf_counter()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     info = {
