@@ -147,3 +147,15 @@ def test_cli_train_runs(tmp_path, capsys):
     assert info["step"] == 2 and info["train"]["steps"] == 2
     main(["train", "--config", "quick", "--steps", "3", "--out", str(tmp_path / "cli"), "--resume"])
     assert load_checkpoint(tmp_path / "cli")[2]["step"] == 3
+
+
+def test_trains_on_a_folder_of_wavs(tmp_path):
+    from audiodiff_minimal.audio import save_wav
+    from audiodiff_minimal.data import toy_notes
+
+    clips, _, _ = toy_notes(3, length=600, seed=5)
+    for i, clip in enumerate(clips):
+        save_wav(tmp_path / "wavs" / f"note{i}.wav", clip, 8000)
+    result = train(TINY, replace(RUN, steps=3), data=tmp_path / "wavs", out=tmp_path / "run", progress=False)
+    assert result.step == 3 and all(math.isfinite(v) for v in result.losses)
+    assert load_checkpoint(tmp_path / "run")[2]["data"] == str(tmp_path / "wavs")
