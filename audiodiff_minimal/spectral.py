@@ -39,6 +39,25 @@ def periodogram(x, sr: int, segment: int | None = None) -> tuple[np.ndarray, np.
     return np.fft.rfftfreq(n, d=1.0 / sr), spec.mean(axis=0)
 
 
+def expected_periodogram(cov: torch.Tensor, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """E[periodogram] of x ~ N(0, cov) with the window of :func:`periodogram` (one segment of length L).
+
+    E|DFT(w x)[k]|^2 / L = (1 / L) sum_ij w_i w_j cov_ij e^{-i w_k (i - j)}: the power spectrum as seen
+    through an L-sample window; it tends to S(f) as L grows. Use it to compare short clips fairly.
+    Args:
+        cov: (L, L) covariance.  sr: sample rate in Hz.
+    Returns:
+        freqs (L // 2 + 1,) in Hz and the expected periodogram (L // 2 + 1,).
+    """
+    cov = cov.detach().cpu().double().numpy()
+    n = cov.shape[0]
+    window = np.hanning(n + 2)[1:-1]
+    window /= np.sqrt(np.mean(window**2))
+    F = np.exp(-2j * np.pi * np.outer(np.arange(n // 2 + 1), np.arange(n)) / n)  # (F, L) DFT rows
+    Fw = F * window[None, :]
+    return np.fft.rfftfreq(n, d=1.0 / sr), np.real(np.einsum("ki,ij,kj->k", Fw, cov, Fw.conj())) / n
+
+
 def spectral_snr(power: np.ndarray, schedule: Schedule, noise_power: float | np.ndarray = 1.0) -> np.ndarray:
     """SNR_t(f) = alpha_bar_t S(f) / (sigma_t^2 S_noise(f)) for every t, Eq. (1.5).
 

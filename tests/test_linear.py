@@ -7,13 +7,13 @@ from audiodiff_minimal.data import ARProcess
 from audiodiff_minimal.forward import eps_to_x0
 from audiodiff_minimal.models.linear import (
     LinearEps,
-    ancestral_sample_linear,
     gaussian_eps_hat,
     gaussian_eps_matrices,
     gaussian_eps_matrix,
     gaussian_x0_matrix,
     stratified_t,
     train_linear_eps,
+    wiener_eps_hat,
 )
 from audiodiff_minimal.schedules import make_schedule
 
@@ -63,10 +63,14 @@ def test_too_large_learning_rate_stops_early():
     assert len(losses) < 500
 
 
-def test_ancestral_sampling_with_exact_denoiser_reproduces_covariance():
-    L, s = 8, make_schedule("cosine", 100)
-    cov = AR.covariance(L)
-    model = lambda x_t, t: gaussian_eps_hat(x_t, t, cov, s)
-    x = ancestral_sample_linear(model, s, (4000, 1, L), generator=torch.Generator().manual_seed(0))
-    emp = torch.cov(x.squeeze(1).double().T)
-    assert ((emp - cov).norm() / cov.norm()).item() < 0.1
+def test_wiener_filter_equals_matrix_for_circulant_covariance():
+    L, s = 16, make_schedule("cosine", 30)
+    power = torch.from_numpy(AR.power_spectrum(torch.fft.rfftfreq(L, d=1 / AR.sr).numpy()))  # (L // 2 + 1,)
+    c = torch.fft.irfft(power, n=L)  # autocovariance of the circular process
+    idx = torch.arange(L)
+    cov = c[(idx[:, None] - idx[None, :]) % L]  # (L, L) circulant
+    x_t = torch.randn(6, 1, L, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([1, 5, 10, 20, 25, 30])
+    assert torch.allclose(wiener_eps_hat(x_t, t, power, s), gaussian_eps_hat(x_t, t, cov, s), atol=1e-9)
+    with pytest.raises(ValueError, match="need 9"):
+        wiener_eps_hat(x_t, t, power[:-1], s)

@@ -6,7 +6,7 @@ import torch
 
 from audiodiff_minimal.data import ARProcess
 from audiodiff_minimal.schedules import make_schedule
-from audiodiff_minimal.spectral import cutoff_frequency, periodogram, spectral_snr, to_db
+from audiodiff_minimal.spectral import cutoff_frequency, expected_periodogram, periodogram, spectral_snr, to_db
 
 
 def test_white_noise_has_unit_spectrum():
@@ -36,3 +36,12 @@ def test_high_frequencies_drown_first():
     cut = cutoff_frequency(freqs, spectral_snr(ar.power_spectrum(freqs), s))
     assert np.all(np.diff(cut[1:]) <= 0)  # the 0 dB cut-off only moves down as t grows
     assert cut[1] > 1000 and cut[-1] == 0.0
+
+
+def test_expected_periodogram_matches_samples_and_tends_to_spectrum():
+    ar = ARProcess()
+    freqs, expected = expected_periodogram(ar.covariance(32), ar.sr)
+    _, S = periodogram(ar.sample(4000, 32, seed=1), ar.sr)
+    assert np.max(np.abs(S / expected - 1)) < 0.1
+    freqs, long = expected_periodogram(ar.covariance(1024), ar.sr)
+    assert np.median(np.abs(long[1:-1] / ar.power_spectrum(freqs[1:-1]) - 1)) < 0.02

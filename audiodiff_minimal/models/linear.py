@@ -13,9 +13,8 @@ import torch
 from torch import nn
 from tqdm.auto import trange
 
-from ..forward import eps_to_x0, q_posterior
-from ..losses import reverse_variance, simple_loss
-from ..schedules import Schedule
+from ..losses import simple_loss
+from ..schedules import Schedule, gather
 
 
 def gaussian_eps_matrix(cov: torch.Tensor, t: int, schedule: Schedule) -> torch.Tensor:
@@ -81,6 +80,10 @@ class LinearEps(nn.Module):
         """x_t (B, 1, L), t (B,) int64 in 1..T -> eps_hat (B, 1, L)."""
         if x_t.shape[-1] != self.length:
             raise ValueError(f"LinearEps was built for length {self.length}, got clips of length {x_t.shape[-1]}")
+        B, T, L = x_t.shape[0], self.T, self.length
+        if B % T == 0 and torch.equal(t, stratified_t(T, B // T, device=t.device)):
+            # A stratified batch (training): one batched matmul, (T, B/T, L) @ (T, L, L).
+            return (x_t.reshape(T, B // T, L) @ self.weight[1:].transpose(1, 2)).reshape(B, 1, L)
         return torch.bmm(x_t, self.weight[t].transpose(1, 2))  # (B, 1, L) @ (B, L, L)
 
 
@@ -127,25 +130,20 @@ def train_linear_eps(
     return losses
 
 
-@torch.no_grad()
-def ancestral_sample_linear(
-    model, schedule: Schedule, shape: tuple, var: torch.Tensor | None = None, generator=None
-) -> torch.Tensor:
-    """DDPM ancestral sampling (Algorithm 2) with an eps-predictor: x_T ~ N(0, I), then x_{t-1} ~ p(x_{t-1} | x_t).
+def wiener_eps_hat(x_t: torch.Tensor, t: torch.Tensor, power, schedule: Schedule) -> torch.Tensor:
+    """E[eps | x_t] for stationary (circular) Gaussian x_0 with power spectrum S_k, as a filter (Eq. 3.3).
 
-    A short loop for chapter 03; ``samplers.ddpm_sample`` is the general one.
+    For a circulant covariance the DFT diagonalises everything and ``gaussian_eps_matrix`` becomes a gain
+    per frequency, sigma_t / (alpha_bar_t S_k + sigma_t^2): the same linear model for clips of any length.
     Args:
-        model: ``model(x_t, t) -> eps_hat``.  shape: (B, 1, L).
-        var: (T + 1,) reverse variances (default beta_tilde, see ``losses.reverse_variance``).
-        generator: CPU generator.
+        x_t: (B, 1, L).  t: (B,) int64 in 1..T.  power: (L // 2 + 1,) S at the rfft bins k sr / L
+            (normalised as in ``spectral``: white noise of variance 1 has S = 1).
     Returns:
-        (B, 1, L) x_0 samples; the last step returns the mean (no noise at t = 1).
+        (B, 1, L) in x_t's dtype and device.
     """
-    var = reverse_variance(schedule, "beta_tilde") if var is None else var
-    x = torch.randn(shape, generator=generator)
-    for step in range(schedule.T, 0, -1):
-        t = torch.full((shape[0],), step, dtype=torch.long)
-        x0_hat = eps_to_x0(x, t, model(x, t), schedule)
-        mean, _ = q_posterior(x0_hat, x, t, schedule)  # mu_theta = mu_tilde(x0_hat, x_t), DDPM Eq. (11)
-        x = mean + var[step].sqrt().float() * torch.randn(shape, generator=generator) if step > 1 else mean
-    return x
+    ab, sigma = gather(schedule.alpha_bar, t, x_t), gather(schedule.sigma, t, x_t)  # (B, 1, 1)
+    S = torch.as_tensor(power, dtype=x_t.dtype, device=x_t.device)
+    if S.shape[-1] != x_t.shape[-1] // 2 + 1:
+        raise ValueError(f"power has {S.shape[-1]} bins; clips of length {x_t.shape[-1]} need {x_t.shape[-1] // 2 + 1}")
+    gain = sigma / (ab * S + sigma**2)  # (B, 1, L // 2 + 1)
+    return torch.fft.irfft(torch.fft.rfft(x_t) * gain, n=x_t.shape[-1])
