@@ -8,12 +8,12 @@ The DDPM bound (Ho et al. 2020, Eq. 5) on the negative log-likelihood of a clip 
     L_0     = -log p_theta(x_0 | x_1)                                      (decoder)
 
 With p_theta(x_{t-1} | x_t) = N(mu_theta, var_t I) and mu_theta = mu_tilde(x0_hat, x_t), each diffusion
-term is a weighted squared error (Kingma et al. 2021, Variational Diffusion Models, Eq. 13):
+term is a weighted squared error (Eq. 2.4; Kingma et al. 2021, Variational Diffusion Models, Eq. 13):
 
-    L_{t-1} = L/2 (r - 1 - log r) + c_t^2 / (2 var_t) ||x_0 - x0_hat||^2,   r = beta_tilde_t / var_t  (2.7)
+    L_{t-1} = L/2 (r - 1 - log r) + c_t^2 / (2 var_t) ||x_0 - x0_hat||^2,   r = beta_tilde_t / var_t  (2.4)
 
 with c_t = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) the x_0 coefficient of the posterior mean.
-For var_t = beta_tilde_t, c_t^2 / (2 var_t) = (SNR_{t-1} - SNR_t) / 2. Predicting eps multiplies
+For var_t = beta_tilde_t, c_t^2 / (2 var_t) = (SNR_{t-1} - SNR_t) / 2 (Eq. 2.7). Predicting eps multiplies
 the weight by 1 / SNR_t (DDPM Eq. 12), predicting v by sigma_t^2 = 1 / (1 + SNR_t) (Salimans & Ho 2022).
 Dropping the weights gives the simple loss (DDPM Eq. 14).
 
@@ -138,7 +138,7 @@ def eps_loss_weight(t: torch.Tensor, schedule: Schedule, var: torch.Tensor) -> t
 
 
 def elbo_weight(t: torch.Tensor, schedule: Schedule, var: torch.Tensor, prediction: str = "x0") -> torch.Tensor:
-    """The weight w_t with L_{t-1} = w_t ||target - prediction||^2 + (variance term), Eq. (2.7).
+    """The weight w_t with L_{t-1} = w_t ||target - prediction||^2 + (variance term), Eqs. (2.4) and (2.7).
 
     In x_0 units w_t = c_t^2 / (2 var_t); eps errors are sqrt(SNR_t) times larger, v errors 1 / sigma_t
     times larger, so w_t is divided by SNR_t for "eps" and multiplied by sigma_t^2 for "v".
@@ -164,7 +164,7 @@ def reverse_variance(schedule: Schedule, kind: str = "beta_tilde", x0_mse: torch
         "beta_tilde": var_t = beta_tilde_t, the posterior variance (the lower choice); since
             beta_tilde_1 = 0 the decoder (t = 1) uses beta_1 instead.
         "optimal": the best isotropic variance for a given denoiser, var_t = beta_tilde_t + c_t^2 x0_mse[t]
-            (minimise Eq. 2.7 over var_t; cf. Bao et al. 2022, Analytic-DPM). ``x0_mse`` (T + 1,) is the
+            (minimise Eq. 2.4 over var_t; cf. Bao et al. 2022, Analytic-DPM). ``x0_mse`` (T + 1,) is the
             denoiser's E||x_0 - x0_hat(x_t)||^2 / L; at t = 1 this is the decoder's best variance.
     """
     beta, alpha_bar = schedule.beta, schedule.alpha_bar

@@ -3,7 +3,7 @@
 The forward process adds white noise, whose power is the same at every frequency, while audio
 has most of its power at low frequencies. So at noise level t the SNR of frequency f,
 
-    SNR_t(f) = alpha_bar_t S(f) / (sigma_t^2 S_noise(f)),  S_noise = 1 for eps ~ N(0, I)     (1.5)
+    SNR_t(f) = alpha_bar_t S(f) / (sigma_t^2 S_noise(f)),  S_noise = 1 for eps ~ N(0, I)     (1.6)
 
 falls below 1 first at high frequencies: diffusion generates coarse-to-fine in frequency
 ("spectral autoregression", Dieleman 2024), not sample by sample in time.
@@ -59,7 +59,7 @@ def expected_periodogram(cov: torch.Tensor, sr: int) -> tuple[np.ndarray, np.nda
 
 
 def spectral_snr(power: np.ndarray, schedule: Schedule, noise_power: float | np.ndarray = 1.0) -> np.ndarray:
-    """SNR_t(f) = alpha_bar_t S(f) / (sigma_t^2 S_noise(f)) for every t, Eq. (1.5).
+    """SNR_t(f) = alpha_bar_t S(f) / (sigma_t^2 S_noise(f)) for every t, Eq. (1.6).
 
     Args:
         power: (F,) the clean signal's power spectrum S(f).  noise_power: S_noise, scalar or (F,).
