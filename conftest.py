@@ -14,3 +14,5 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(_cache / "numba"))  # librosa's num
 os.environ.setdefault("MPLCONFIGDIR", str(_cache / "matplotlib"))
 os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures inside kernels
 os.environ.setdefault("PYTHONHASHSEED", "0")
+# OpenMP threads that spin while waiting slow torch down badly when other processes share the cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
