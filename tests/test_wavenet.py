@@ -11,6 +11,7 @@ from audiodiff_minimal.models.wavenet import (
     WaveNet,
     WaveNetConfig,
     bits_per_pcm_sample,
+    diffusion_nll_bound,
     draw_notes,
     load_wavenet,
     mu_law_bin_counts,
@@ -124,3 +125,18 @@ def test_checkpoint_round_trip_and_config_mismatch(tmp_path):
     (tmp_path / "ck" / "config.json").write_text('{"kind": "unet", "step": 1}')
     with pytest.raises(CheckpointError, match="not a WaveNet"):
         load_wavenet(tmp_path / "ck")
+
+
+def test_diffusion_bound_with_a_perfect_denoiser():
+    from audiodiff_minimal.schedules import make_schedule
+
+    schedule = make_schedule("cosine", 100)
+    x0 = quantize(draw_notes(2, 256, 8000, torch.Generator().manual_seed(0)), 16)
+    oracle = lambda x_t, t: x0  # noqa: E731  predicts x0 exactly
+    b = diffusion_nll_bound(oracle, schedule, x0, "x0", n_t=5)
+    assert (b["diffusion"].abs() < 1e-5).all()  # KL of identical posteriors (float32 rounding)
+    floor = math.log2(math.sqrt(2 * math.pi * schedule.beta[1].item()) * 2**15)  # Gaussian mass of one bin
+    assert ((b["decoder"] - floor).abs() < 1e-3).all()
+    assert torch.allclose(b["total"].double(), (b["prior"] + b["diffusion"] + b["decoder"]).double())
+    noisy = diffusion_nll_bound(lambda x_t, t: x0 + 0.01, schedule, x0, "x0", n_t=5)
+    assert (noisy["diffusion"] > 0.01).all()
