@@ -134,3 +134,58 @@ def test_receptive_field_formula_by_hand():
     rows = {r["stage"]: r["rf"] for r in trace_shapes(model, torch.randn(1, 1, 64), torch.tensor([1]), sr=8000)}
     assert rows["stem"] == 5 and rows["enc0.res0"] == 13 and rows["down0"] == 20 and rows["enc1.res0"] == 52
     assert rows["mid.res1"] == 52 + 4 * 16  # two ResBlocks, each 2 convs of k=5 at jump 4
+
+
+# Class conditioning (chapter 06)
+COND = UNetConfig(base=8, mults=(1, 2, 2), down=(4, 2), groups=4, t_dim=16, heads=2, num_classes=5)
+
+
+def test_conditional_shapes_and_labels_matter():
+    model = randomize(UNet1D(COND))
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(3, 1, 64, generator=g), torch.tensor([1, 500, 1000])
+    out = model(x, t, torch.tensor([0, 2, 4]))
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert model.label_emb.num_embeddings == COND.num_classes + 1 and COND.null_label == 5
+    assert not torch.allclose(out, model(x, t, torch.tensor([1, 3, 0])), atol=1e-4)  # the label changes it
+    assert torch.equal(model(x, t), model(x, t, torch.full((3,), 5)))  # None means the null label
+    assert torch.equal(model(x, t, torch.tensor(2)), model(x, t, torch.tensor([2, 2, 2])))  # one label broadcasts
+
+
+def test_zero_label_embedding_gives_the_unconditional_net():
+    """Conditioning only adds e(c) to the time embedding: with e = 0 the rest is the chapter-04 net."""
+    cond = randomize(UNet1D(COND))
+    with torch.no_grad():
+        cond.label_emb.weight.zero_()
+    uncond = UNet1D(UNetConfig(**{**COND.to_dict(), "num_classes": 0}))
+    uncond.load_state_dict({k: v for k, v in cond.state_dict().items() if not k.startswith("label_emb")})
+    x, t = torch.randn(2, 1, 64, generator=torch.Generator().manual_seed(0)), torch.tensor([7, 300])
+    torch.testing.assert_close(cond(x, t, torch.tensor([0, 4])), uncond(x, t), atol=1e-6, rtol=1e-6)
+
+
+def test_unconditional_net_unchanged_and_shipped_checkpoint_loads():
+    from audiodiff_minimal.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, read_config, read_weights
+
+    assert UNetConfig().num_classes == 0 and all(c.num_classes == 0 for c in map(UNET_PRESETS.get, ("quick", "laptop")))
+    names = set(UNet1D(UNET_PRESETS["laptop"]).state_dict())
+    assert not any("label" in n for n in names)  # no new parameters: old state dicts load with strict=True
+    assert "num_classes" not in read_config(SHIPPED_CHECKPOINT)["unet"]  # an old config.json
+    assert names == set(read_weights(SHIPPED_CHECKPOINT))
+    model, _, _ = load_checkpoint(SHIPPED_CHECKPOINT)  # load_state_dict(strict=True) inside
+    assert model.config == UNET_PRESETS["laptop"]
+    assert UNET_PRESETS["laptop_cond"] == UNetConfig(**{**UNET_PRESETS["laptop"].to_dict(), "num_classes": 32})
+
+
+def test_label_errors_are_clear():
+    x, t = torch.randn(2, 1, 64), torch.tensor([1, 2])
+    with pytest.raises(ValueError, match="unconditional.*labels=None"):
+        UNet1D(TINY)(x, t, torch.tensor([0, 1]))
+    model = UNet1D(COND)
+    with pytest.raises(ValueError, match=r"labels must lie in 0..4 \(or 5, the null label\), got 0..6"):
+        model(x, t, torch.tensor([0, 6]))
+    with pytest.raises(ValueError, match="got -1..1"):
+        model(x, t, torch.tensor([-1, 1]))
+    with pytest.raises(ValueError, match="must be integers"):
+        model(x, t, torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="num_classes=-1"):
+        UNetConfig(num_classes=-1)

@@ -12,6 +12,13 @@ Layout (one level per entry of ``mults``; ``len(down) == len(mults) - 1``)::
     level i (reversed): Upsample by down[i] -> C_i, concat the skip, n_res ResBlocks
     head   : GroupNorm, SiLU, conv C_0 -> 1                 (B, 1, L)
 
+Class conditioning (chapter ``06``): with ``num_classes > 0`` the net also takes labels c (B,)
+and adds a learned embedding e(c) to the time embedding, after the time MLP, so every ResBlock
+sees emb = MLP(features(t)) + e(c) through its scale and shift (as in Dhariwal & Nichol 2021).
+The table has ``num_classes + 1`` rows; the last row is the "null" label, which stands for "no
+label" (label dropout in training, the unconditional branch of classifier-free guidance,
+Ho & Salimans 2022). ``num_classes == 0`` builds no table: the unconditional net of chapter 04.
+
 Audio needs a big receptive field (a 440 Hz period is 18 samples at 8 kHz, a note's
 envelope thousands), so we downsample early and by 4 and put the width at coarse levels,
 where it is cheap. Full-resolution layers stay thin: they dominate the run time.
@@ -23,7 +30,7 @@ References:
 """
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +52,7 @@ class UNetConfig:
     heads: int = 4
     dropout: float = 0.0
     skips: bool = True  # False feeds zeros instead of the skip connections (an ablation; same shapes)
+    num_classes: int = 0  # > 0: class-conditional, labels 0..num_classes-1 plus the null label num_classes
 
     def __post_init__(self):
         # JSON gives lists back; keep tuples so that configs compare equal.
@@ -57,6 +65,8 @@ class UNetConfig:
             raise ValueError(f"UNetConfig: groups={self.groups} must divide every channel count {chans}")
         if self.kernel % 2 == 0:
             raise ValueError(f"UNetConfig: kernel={self.kernel} must be odd (same-length convolutions)")
+        if self.num_classes < 0:
+            raise ValueError(f"UNetConfig: num_classes={self.num_classes} must be >= 0 (0 means unconditional)")
 
     @property
     def channels(self) -> list[int]:
@@ -65,6 +75,11 @@ class UNetConfig:
     @property
     def total_down(self) -> int:
         return math.prod(self.down)
+
+    @property
+    def null_label(self) -> int:
+        """The label index that means "no label" (only for ``num_classes > 0``)."""
+        return self.num_classes
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +93,8 @@ UNET_PRESETS = {
     # The same shape, wider and deeper, for a GPU.
     "gpu": UNetConfig(base=32, mults=(1, 2, 8, 16), down=(4, 4, 4), n_res=2, groups=8, t_dim=256, heads=8),
 }
+# Class-conditional twins (chapter 06): the toy notes have 8 pitches x 4 timbres = 32 classes.
+UNET_PRESETS.update({f"{name}_cond": replace(c, num_classes=32) for name, c in list(UNET_PRESETS.items())})
 
 
 def timestep_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
@@ -173,6 +190,8 @@ class UNet1D(nn.Module):
         ch = c.channels
         block = lambda i, o: ResBlock(i, o, c.t_dim, c.kernel, c.groups, c.dropout)
         self.time_mlp = nn.Sequential(nn.Linear(c.t_dim, c.t_dim), nn.SiLU(), nn.Linear(c.t_dim, c.t_dim))
+        if c.num_classes > 0:  # row num_classes is the null label; unconditional nets get no table at all
+            self.label_emb = nn.Embedding(c.num_classes + 1, c.t_dim)
         self.stem = nn.Conv1d(1, ch[0], c.kernel, padding=c.kernel // 2)
         self.enc = nn.ModuleList(nn.ModuleList(block(ch[i], ch[i]) for _ in range(c.n_res)) for i in range(len(ch)))
         self.downs = nn.ModuleList(Downsample(ch[i], ch[i + 1], f) for i, f in enumerate(c.down))
@@ -196,17 +215,44 @@ class UNet1D(nn.Module):
             fix = max(f, round(length / f) * f)
             raise ValueError(f"length {length} must be divisible by {f} ({n} downsamplings {by}); use {fix}")
 
-    def stages(self, x_t: torch.Tensor, t: torch.Tensor):
+    def check_labels(self, labels: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        """Validate class labels; return them as (B,) int64, or None for an unconditional net.
+
+        ``None`` on a conditional net means "no label": every clip gets the null label.
+        """
+        n = self.config.num_classes
+        if n == 0:
+            if labels is not None:
+                raise ValueError("UNet1D was built unconditional (num_classes=0) but got labels; "
+                                 "pass labels=None or build it with UNetConfig(num_classes=...)")  # fmt: skip
+            return None
+        if labels is None:
+            return torch.full((batch,), n, dtype=torch.long)
+        labels = torch.as_tensor(labels)
+        if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+            raise ValueError(f"UNet1D labels must be integers, got dtype {labels.dtype}")
+        labels = labels.long().reshape(-1).expand(batch)
+        lo, hi = (int(labels.min()), int(labels.max())) if labels.numel() else (0, 0)
+        if lo < 0 or hi > n:
+            raise ValueError(f"UNet1D labels must lie in 0..{n - 1} (or {n}, the null label), got {lo}..{hi}")
+        return labels
+
+    def stages(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None):
         """Run the network and yield (stage name, module, output) after every stage; the last is the output.
 
         Args:
             x_t: (B, 1, L) noisy audio, L divisible by ``config.total_down``.  t: (B,) steps (int or float).
+            labels: (B,) int64 class labels in 0..num_classes-1, or the null label num_classes, or None
+                (unconditional nets: must be None; conditional nets: None means all null).
         """
         if x_t.dim() != 3 or x_t.shape[1] != 1:
             raise ValueError(f"UNet1D expects x_t shaped (B, 1, L), got {tuple(x_t.shape)}")
         self.check_length(x_t.shape[-1])
+        labels = self.check_labels(labels, x_t.shape[0])
         t = t.to(x_t.device).reshape(-1).expand(x_t.shape[0])
         emb = self.time_mlp(timestep_features(t, self.config.t_dim).to(x_t.dtype))  # (B, t_dim)
+        if labels is not None:
+            emb = emb + self.label_emb(labels.to(x_t.device)).to(emb.dtype)  # (B, t_dim): time + class
         h = self.stem(x_t)  # (B, C_0, L)
         yield "stem", self.stem, h
         skips = []
@@ -235,9 +281,12 @@ class UNet1D(nn.Module):
                 yield f"dec{i}.res{j}", blk, h
         yield "head", self.head, self.head(h)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Predict eps (or x0, or v) for every sample of the clip at once: (B, 1, L), (B,) -> (B, 1, L)."""
-        *_, (_, _, out) = self.stages(x_t, t)
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Predict eps (or x0, or v) for every sample of the clip at once: (B, 1, L), (B,) -> (B, 1, L).
+
+        ``labels`` (B,) int64 only for class-conditional nets (see :meth:`stages`).
+        """
+        *_, (_, _, out) = self.stages(x_t, t, labels)
         return out
 
 
