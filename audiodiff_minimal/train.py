@@ -6,9 +6,16 @@ One step (DDPM Algorithm 1, with any prediction target):
 Every random draw comes from a seeded generator whose state is saved in the checkpoint, so
 ``--resume`` continues exactly where a run stopped (bit-identical weights on CPU).
 
+Class-conditional nets (``UNetConfig.num_classes > 0``, chapter ``06``) also get the label of
+each toy note, ``pitch * 4 + timbre``; with probability ``cond_dropout`` a label is replaced by
+the null label (Ho & Salimans 2022, Algorithm 1), so the same net also learns the unconditional
+prediction that classifier-free guidance needs (``guidance.py``). The dropout coins come from
+their own seeded generator, saved with the others. Unconditional runs draw exactly as before.
+
 References:
     Ho et al. (2020), DDPM, Algorithm 1 and Eq. (14). Salimans & Ho (2022), v-prediction.
     Nichol & Dhariwal (2021), cosine schedule. Loshchilov & Hutter (2019), AdamW, cosine LR.
+    Ho & Salimans (2022), Classifier-Free Diffusion Guidance, Algorithm 1 (label dropout).
 """
 
 import copy
@@ -25,6 +32,7 @@ from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, load_into, load_tra
 from .checkpoint import save_checkpoint as write_checkpoint
 from .data import SCALE_MIDI, TIMBRE_NAMES, WavFolder, toy_note
 from .forward import q_sample, training_target
+from .guidance import NUM_NOTE_CLASSES, drop_labels, note_label
 from .models.unet1d import UNET_PRESETS, UNet1D, UNetConfig
 from .schedules import make_schedule
 from .utils import get_device
@@ -53,6 +61,11 @@ class TrainConfig:
     save_every: int = 200  # steps between checkpoints
     length: int = 4096  # clip length in samples
     sr: int = 8000  # sample rate, Hz
+    cond_dropout: float = 0.0  # P(label -> null label) per clip; conditional nets only (Ho & Salimans 2022)
+
+    def __post_init__(self):
+        if not 0.0 <= self.cond_dropout <= 1.0:
+            raise ValueError(f"TrainConfig: cond_dropout={self.cond_dropout} must be a probability in [0, 1]")
 
 
 TRAIN_PRESETS = {
@@ -60,6 +73,8 @@ TRAIN_PRESETS = {
     "laptop": TrainConfig(),
     "gpu": TrainConfig(batch_size=64, steps=100_000, lr=3e-4, warmup=1000, ema_decay=0.9999, save_every=5000),
 }
+# Class-conditional twins (chapter 06), paired with UNET_PRESETS["*_cond"]: 10 % label dropout.
+TRAIN_PRESETS.update({f"{name}_cond": replace(c, cond_dropout=0.1) for name, c in list(TRAIN_PRESETS.items())})
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -82,24 +97,30 @@ def ema_update(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float)
         p_ema.lerp_(p.detach(), 1 - decay)
 
 
-def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generator):
+def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generator, labels: bool = False):
     """A function ``draw(B) -> (B, 1, L)`` of clean clips, all randomness from ``generator``.
 
     ``data="toy"`` draws fresh toy notes (random pitch, timbre, phase, envelope) every call;
     any other value is a folder of audio files (``data.WavFolder``, random crops).
+    With ``labels=True`` (toy notes only), ``draw(B)`` returns ``(x0, labels)``: the clips and their
+    (B,) int64 classes ``guidance.note_label(pitch, timbre)``, from the very same random draws.
     """
     if str(data) == "toy":
 
-        def draw(B: int) -> torch.Tensor:
+        def draw(B: int):
             pitch = torch.randint(len(SCALE_MIDI), (B,), generator=generator)
             timbre = torch.randint(len(TIMBRE_NAMES), (B,), generator=generator)
             notes = [
                 toy_note(int(p), int(c), config.length, config.sr, generator)
                 for p, c in zip(pitch, timbre, strict=True)
             ]
-            return torch.stack(notes)  # (B, 1, L)
+            x0 = torch.stack(notes)  # (B, 1, L)
+            return (x0, note_label(pitch, timbre)) if labels else x0
 
         return draw
+    if labels:
+        raise ValueError(f"class-conditional training needs labels, and the audio folder {data} has none; "
+                         "use data='toy' or an unconditional UNetConfig (num_classes=0)")  # fmt: skip
     folder = WavFolder(data, sr=config.sr, length=config.length, skip_bad=True)
 
     def draw(B: int) -> torch.Tensor:
@@ -110,11 +131,14 @@ def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generat
 
 
 @torch.no_grad()
-def mean_loss(model, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, seed: int = 0) -> float:
+def mean_loss(
+    model, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, seed: int = 0, labels: torch.Tensor | None = None
+) -> float:
     """The simple loss averaged over clips ``x0`` (B, 1, L) and ``n_t`` evenly spaced steps, with seeded eps.
 
     A fixed yardstick for comparing models (the training loss is noisy: it depends on the random t).
     ``model`` is any callable ``model(x_t, t)``; ``lambda x_t, t: 0 * x_t`` gives the loss of predicting zero.
+    ``labels`` (B,) int64: call ``model(x_t, t, labels)`` instead (a class-conditional net).
     """
     g = torch.Generator().manual_seed(seed)
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
@@ -125,7 +149,8 @@ def mean_loss(model, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, 
         eps = torch.randn(x0.shape, generator=g)
         x_t = q_sample(x0, t, eps, schedule)
         target = training_target(x0, eps, t, schedule, prediction)
-        total += F.mse_loss(model(x_t.to(device), t.to(device)).float().cpu(), target).item()
+        args = (x_t.to(device), t.to(device)) + (() if labels is None else (labels.to(device),))
+        total += F.mse_loss(model(*args).float().cpu(), target).item()
     return total / n_t
 
 
@@ -170,9 +195,16 @@ def train(
     if resume and has_ckpt:
         saved = read_config(out)
         config = replace(TrainConfig(**saved["train"]), steps=config.steps)
+    conditional = unet_config.num_classes > 0
+    if conditional and unet_config.num_classes < NUM_NOTE_CLASSES:
+        raise ValueError(f"UNetConfig(num_classes={unet_config.num_classes}) is too small for the "
+                         f"{NUM_NOTE_CLASSES} toy-note classes; use num_classes={NUM_NOTE_CLASSES}")  # fmt: skip
+    if config.cond_dropout > 0 and not conditional:
+        raise ValueError(f"cond_dropout={config.cond_dropout} needs a class-conditional UNetConfig (num_classes > 0)")
     torch.manual_seed(config.seed)  # the initial weights and dropout
     model = UNet1D(unet_config)
     g_data, g_noise = torch.Generator().manual_seed(config.seed), torch.Generator().manual_seed(config.seed + 1)
+    g_label = torch.Generator().manual_seed(config.seed + 2)  # label-dropout coins (conditional nets only)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     ema_model = copy.deepcopy(model).requires_grad_(False)
     step, losses, wall = 0, [], 0.0
@@ -184,6 +216,8 @@ def train(
         step, wall = state["step"], state["wall_time_s"]
         g_data.set_state(state["rng"]["data"])
         g_noise.set_state(state["rng"]["noise"])
+        if "label" in state["rng"]:  # absent in checkpoints saved before label dropout existed
+            g_label.set_state(state["rng"]["label"])
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], device)
@@ -194,7 +228,7 @@ def train(
     ema_model.to(device).eval()
     net = torch.compile(model) if config.compile else model
     schedule = make_schedule(config.schedule, config.T)
-    draw = batch_source(data, config, g_data)
+    draw = batch_source(data, config, g_data, True) if conditional else batch_source(data, config, g_data)
     use_bf16 = config.bf16 and device.type == "cuda"
 
     def save():
@@ -202,7 +236,8 @@ def train(
             raise FloatingPointError(
                 f"weights not finite at step {step}; lower the learning rate; kept the last good checkpoint in {out}"
             )
-        rng = {"data": g_data.get_state(), "noise": g_noise.get_state(), "torch": torch.get_rng_state()}
+        rng = {"data": g_data.get_state(), "noise": g_noise.get_state(), "label": g_label.get_state(),
+               "torch": torch.get_rng_state()}  # fmt: skip
         if device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(device)
         info = {"format_version": 1, "step": step, "prediction": config.prediction, "sr": config.sr,
@@ -220,14 +255,16 @@ def train(
     t_start, n_done = time.perf_counter(), 0
     while step < last:
         t0 = time.perf_counter()
-        x0 = draw(config.batch_size)  # (B, 1, L) on the CPU
+        x0, labels = draw(config.batch_size) if conditional else (draw(config.batch_size), None)  # (B, 1, L), (B,)
+        if conditional:  # label dropout, Ho & Salimans (2022) Algorithm 1
+            labels = drop_labels(labels, config.cond_dropout, unet_config.null_label, g_label).to(device)
         t = torch.randint(1, config.T + 1, (config.batch_size,), generator=g_noise)
         eps = torch.randn(x0.shape, generator=g_noise)  # drawn on the CPU: same numbers on every device
         x0, t, eps = x0.to(device), t.to(device), eps.to(device)
         x_t = q_sample(x0, t, eps, schedule)  # DDPM Eq. (4)
         target = training_target(x0, eps, t, schedule, config.prediction)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            output = net(x_t, t)
+            output = net(x_t, t) if labels is None else net(x_t, t, labels)
         loss = F.mse_loss(output.float(), target)  # DDPM Eq. (14) for eps; same form for x0 and v
         if not torch.isfinite(loss):
             where = f"the last good checkpoint in {out} is kept" if out is not None else "nothing was saved"

@@ -168,3 +168,74 @@ def test_trains_on_a_folder_of_wavs(tmp_path):
     result = train(TINY, replace(RUN, steps=3), data=tmp_path / "wavs", out=tmp_path / "run", progress=False)
     assert result.step == 3 and all(math.isfinite(v) for v in result.losses)
     assert load_checkpoint(tmp_path / "run")[2]["data"] == str(tmp_path / "wavs")
+
+
+# Class-conditional training with label dropout (chapter 06)
+COND = replace(TINY, num_classes=32)
+COND_RUN = replace(RUN, cond_dropout=0.3)
+
+
+def test_conditional_resume_equals_uninterrupted(tmp_path):
+    whole = train(COND, COND_RUN, out=tmp_path / "a", progress=False)
+    train(COND, COND_RUN, out=tmp_path / "b", until=3, progress=False)
+    resumed = train(COND, COND_RUN, out=tmp_path / "b", resume=True, progress=False)
+    assert same_weights(whole.model, resumed.model) and same_weights(whole.ema_model, resumed.ema_model)
+    assert whole.losses == resumed.losses
+    assert "label" in checkpoint.load_training_state(tmp_path / "b")["rng"]  # the dropout coins resume too
+    model, _, info = load_checkpoint(tmp_path / "b")
+    assert (
+        info["unet"]["num_classes"] == 32
+        and info["train"]["cond_dropout"] == 0.3
+        and same_weights(model, whole.ema_model)
+    )
+
+
+def test_label_dropout_rate_and_labels_match_the_notes(monkeypatch):
+    seen = []
+
+    class Spy(UNet1D):
+        def forward(self, x_t, t, labels=None):
+            seen.append(labels.clone())
+            return super().forward(x_t, t, labels)
+
+    monkeypatch.setattr(train_module, "UNet1D", Spy)
+    train(COND, replace(RUN, steps=40, batch_size=16, length=64, cond_dropout=0.25), progress=False)
+    labels = torch.cat(seen)  # 640 labels
+    rate = (labels == COND.null_label).float().mean().item()
+    assert abs(rate - 0.25) < 4 * (0.25 * 0.75 / labels.numel()) ** 0.5  # 4 binomial standard deviations
+    seen.clear()
+    train(COND, replace(RUN, steps=2, batch_size=8, length=64), progress=False)  # cond_dropout 0: the true labels
+    g = torch.Generator().manual_seed(RUN.seed)  # batch_source draws pitch, then timbre, from the data generator
+    pitch, timbre = torch.randint(8, (8,), generator=g), torch.randint(4, (8,), generator=g)
+    assert torch.equal(seen[0], pitch * 4 + timbre)
+
+
+def test_quick_conditional_run_reduces_the_conditional_loss():
+    config = replace(RUN, steps=60, batch_size=4, lr=3e-3, warmup=5, cond_dropout=0.1)
+    result = train(COND, config, progress=False)
+    x0, pitch, timbre = toy_notes(16, length=config.length, seed=123)  # held-out notes
+    labels = pitch * 4 + timbre
+    schedule = make_schedule(config.schedule, config.T)
+    before = mean_loss(UNet1D(COND), x0, schedule, config.prediction, labels=labels)
+    after = mean_loss(result.model, x0, schedule, config.prediction, labels=labels)
+    assert after < 0.7 * before, (before, after)
+
+
+def test_conditional_config_errors_and_presets(tmp_path):
+    with pytest.raises(ValueError, match="cond_dropout=0.1 needs a class-conditional"):
+        train(TINY, replace(RUN, cond_dropout=0.1), progress=False)
+    with pytest.raises(ValueError, match="probability"):
+        TrainConfig(cond_dropout=1.5)
+    with pytest.raises(ValueError, match="num_classes=32"):
+        train(replace(TINY, num_classes=4), RUN, progress=False)
+    with pytest.raises(ValueError, match="has none; use data='toy'"):
+        train(COND, RUN, data=tmp_path, progress=False)
+    for name in ("quick", "laptop", "gpu"):  # the old presets are unchanged; each has a conditional twin
+        assert TRAIN_PRESETS[name].cond_dropout == 0.0
+        assert TRAIN_PRESETS[f"{name}_cond"] == replace(TRAIN_PRESETS[name], cond_dropout=0.1)
+
+
+def test_train_command_conditional_preset(tmp_path):
+    train_module.train_command("quick_cond", "toy", str(tmp_path / "c"), steps=2)
+    model, _, info = load_checkpoint(tmp_path / "c")
+    assert info["step"] == 2 and model.config.num_classes == 32 and info["train"]["cond_dropout"] == 0.1
