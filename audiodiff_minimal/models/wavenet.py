@@ -38,7 +38,7 @@ LOG2 = math.log(2.0)
 
 
 def mu_law_encode(x: torch.Tensor, classes: int = 256) -> torch.Tensor:
-    """Audio in [-1, 1] -> int64 classes 0..classes-1 (WaveNet Sec. 2.2, Eq. 2, mu = classes - 1).
+    """Audio in [-1, 1] -> int64 classes 0..classes-1 (WaveNet Sec. 2.2, mu = classes - 1).
 
     F(x) = sign(x) ln(1 + mu |x|) / ln(1 + mu), then F in [-1, 1] is rounded to ``classes`` levels.
     """
