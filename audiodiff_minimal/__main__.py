@@ -9,12 +9,14 @@ import argparse
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .train import TRAIN_PRESETS
+
     parser = argparse.ArgumentParser(prog="python -m audiodiff_minimal", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     # --- train (chapter 04) ---
     p = sub.add_parser("train", help="train a U-Net on toy notes or a folder of WAV files")
-    p.add_argument("--config", choices=["quick", "laptop", "gpu"], default="laptop")
+    p.add_argument("--config", choices=sorted(TRAIN_PRESETS), default="laptop", help="*_cond: class-conditional")
     p.add_argument("--data", default="toy", help="'toy' or a folder of WAV files")
     p.add_argument("--out", required=True, help="run folder for checkpoints and logs, e.g. runs/NAME")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
