@@ -179,11 +179,6 @@ class WaveNet(nn.Module):
         return mu_law_decode(c, cfg.classes).unsqueeze(1), logp
 
 
-def n_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 # --------------------------------------------------------------------------- training and checkpoints
 
 
