@@ -21,12 +21,7 @@ from audiodiff_minimal.schedules import make_schedule
 COND = UNetConfig(base=8, mults=(1, 2), down=(4,), groups=4, t_dim=16, heads=2, num_classes=5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def random_cond_net() -> UNet1D:

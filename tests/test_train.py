@@ -20,13 +20,7 @@ TINY = UNetConfig(base=8, mults=(1, 2), down=(4,), groups=4, t_dim=16, heads=2)
 RUN = replace(TRAIN_PRESETS["quick"], steps=6, batch_size=2, length=256, save_every=2, warmup=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine spinning threads cost a lot."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:

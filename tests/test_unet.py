@@ -16,13 +16,7 @@ from audiodiff_minimal.models.unet1d import (
 TINY = UNetConfig(base=8, mults=(1, 2, 2), down=(4, 2), groups=4, t_dim=16, heads=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine spinning threads cost a lot."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def randomize(model: UNet1D) -> UNet1D:

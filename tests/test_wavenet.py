@@ -24,12 +24,7 @@ from audiodiff_minimal.models.wavenet import (
 TINY = WaveNetConfig(channels=8, skip=16, n_dilations=4, stacks=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
 def tiny(seed=0):
