@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=8, help="number of clips")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the WAVs and the PNG")
+    p.add_argument("--pitch", default=None, help="with a class-conditional checkpoint: C4, D4, ..., C5")
+    p.add_argument("--timbre", default=None, help="with a class-conditional checkpoint: sine, clarinet, string, organ")
+    p.add_argument("--scale", type=float, default=1.0, help="classifier-free guidance scale (1 = plain conditional)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
 
     args = parser.parse_args(argv)
@@ -41,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from .generate import sample_command
 
-        sample_command(args.checkpoint, args.sampler, args.steps, args.n, args.seed, args.out, device=args.device)
+        sample_command(args.checkpoint, args.sampler, args.steps, args.n, args.seed, args.out, device=args.device,
+                       pitch=args.pitch, timbre=args.timbre, scale=args.scale)  # fmt: skip
 
 
 if __name__ == "__main__":

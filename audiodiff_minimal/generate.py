@@ -14,8 +14,9 @@ import torch
 
 from .audio import plot_clips, save_wav
 from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
-from .data import SCALE_NAMES
+from .data import SCALE_NAMES, TIMBRE_NAMES
 from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
+from .guidance import guided_model, note_label
 from .samplers import SAMPLERS, sample
 from .utils import get_device
 
@@ -33,6 +34,8 @@ def generate(
     length: int | None = None,
     clip_x0: bool = True,
     progress: bool = True,
+    labels=None,
+    scale: float = 1.0,
     **kwargs,
 ) -> torch.Tensor:
     """``n`` clips from a loaded checkpoint (``checkpoint.load_checkpoint``), seeded, on the model's device.
@@ -41,13 +44,16 @@ def generate(
         model: the network, called as model(x_t, t).  info: the checkpoint's config (prediction, length).
         length: clip length (default the training length; must suit the U-Net's down factors).
         clip_x0: clip x0_hat to [-1, 1] at every step, as audio lives there.  kwargs: for the sampler.
+        labels: for a class-conditional checkpoint, an int or (n,) class labels (``guidance.note_label``),
+            sampled with classifier-free guidance of scale ``scale`` (1 = plain conditional).
     Returns:
         (n, 1, L) float32 on the CPU.
     """
     device = next(model.parameters()).device
     shape = (n, 1, length or info["length"])
     g = torch.Generator().manual_seed(seed)
-    x = sample(model, schedule, shape, sampler, steps, prediction=info["prediction"], generator=g,
+    net = model if labels is None else guided_model(model, labels, scale)  # (x_t, t) -> prediction
+    x = sample(net, schedule, shape, sampler, steps, prediction=info["prediction"], generator=g,
                device=device, clip_x0=clip_x0, progress=progress, **kwargs)  # fmt: skip
     return x.cpu() if isinstance(x, torch.Tensor) else (x[0].cpu(), x[1])
 
@@ -59,11 +65,14 @@ def pitch_titles(x, sr: int) -> list[str]:
 
 
 def sample_command(
-    checkpoint: str | Path | None, sampler: str, steps: int, n: int, seed: int, out: str | Path, device=None
-) -> list[Path]:
+    checkpoint: str | Path | None, sampler: str, steps: int, n: int, seed: int, out: str | Path, device=None,
+    pitch: str | None = None, timbre: str | None = None, scale: float = 1.0,
+) -> list[Path]:  # fmt: skip
     """The ``sample`` command: write ``n`` WAVs and one spectrogram grid into ``out``; return the paths.
 
-    Without ``checkpoint`` the shipped one (``checkpoint.SHIPPED_CHECKPOINT``) is used.
+    Without ``checkpoint`` the shipped one (``checkpoint.SHIPPED_CHECKPOINT``) is used. ``pitch`` (e.g. "A4")
+    and ``timbre`` (e.g. "sine") ask a class-conditional checkpoint for that note, with classifier-free
+    guidance of scale ``scale`` (chapter 06).
     """
     import matplotlib.pyplot as plt
 
@@ -76,8 +85,16 @@ def sample_command(
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
     model, schedule, info = load_checkpoint(path, device=get_device(device))
+    labels = None
+    if pitch is not None or timbre is not None:
+        if info["unet"].get("num_classes", 0) == 0:
+            raise ValueError(f"{path}: this checkpoint is unconditional; --pitch and --timbre need a class-conditional "
+                             "one (train it with `--config laptop_cond`)")  # fmt: skip
+        if pitch not in SCALE_NAMES or timbre not in TIMBRE_NAMES:
+            raise ValueError(f"give both --pitch (one of {SCALE_NAMES}) and --timbre (one of {TIMBRE_NAMES})")
+        labels = note_label(SCALE_NAMES.index(pitch), TIMBRE_NAMES.index(timbre))
     start = time.perf_counter()
-    x = generate(model, schedule, info, sampler, steps, n, seed)
+    x = generate(model, schedule, info, sampler, steps, n, seed, labels=labels, scale=scale)
     seconds = time.perf_counter() - start
     out = Path(out)
     paths = [save_wav(out / f"sample_{i:03d}.wav", clip, info["sr"]) for i, clip in enumerate(x)]

@@ -58,3 +58,22 @@ def test_steps_vs_quality_rows_and_table(tiny_checkpoint):
     assert table.count("\n") == 1 + 5 + 2 and "noise vs real" in table
     x = generate(model, schedule, info, "ddpm", 3, n=2, seed=0, progress=False)
     assert x.shape == (2, 1, 512)
+
+
+def test_sample_asks_a_conditional_checkpoint_for_a_note(tmp_path):
+    """--pitch/--timbre/--scale reach a class-conditional checkpoint; an unconditional one refuses them."""
+    out = tmp_path / "cond"
+    config = replace(TRAIN_PRESETS["quick_cond"], steps=2, save_every=2, length=512, batch_size=2)
+    train(UNET_PRESETS["quick_cond"], config, "toy", out=out, device="cpu", progress=False)
+    common = ["sample", "--checkpoint", str(out), "--sampler", "ddim", "--steps", "2", "--n", "2", "--device", "cpu"]
+    main([*common, "--pitch", "A4", "--timbre", "sine", "--scale", "3", "--out", str(tmp_path / "a")])
+    main([*common, "--pitch", "A4", "--timbre", "sine", "--scale", "1", "--out", str(tmp_path / "b")])
+    a, b = (soundfile.read(tmp_path / name / "sample_000.wav")[0] for name in ("a", "b"))
+    assert a.shape == (512,) and not np.array_equal(a, b)  # the guidance scale changes the sample
+    with pytest.raises(ValueError, match="give both --pitch"):
+        main([*common, "--pitch", "A4", "--out", str(tmp_path / "c")])
+
+
+def test_unconditional_checkpoint_refuses_a_note(tiny_checkpoint, tmp_path):
+    with pytest.raises(ValueError, match="unconditional"):
+        sample_command(tiny_checkpoint, "ddim", 2, 1, 0, tmp_path, device="cpu", pitch="A4", timbre="sine")
