@@ -68,6 +68,21 @@ def toy_note(
     return torch.from_numpy(x).float().unsqueeze(0)
 
 
+def draw_toy_notes(
+    n: int, length: int = LENGTH, sr: int = SR, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` toy notes with uniformly random pitch and timbre, every random draw from ``generator``.
+
+    Returns:
+        x (n, 1, L) float32, pitch (n,) int64 in 0..7, timbre (n,) int64 in 0..3.
+    """
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    pitch = torch.randint(len(SCALE_MIDI), (n,), generator=g)
+    timbre = torch.randint(len(TIMBRES), (n,), generator=g)
+    x = torch.stack([toy_note(int(p), int(c), length, sr, g) for p, c in zip(pitch, timbre, strict=True)])
+    return x, pitch, timbre
+
+
 def toy_notes(
     n: int, length: int = LENGTH, sr: int = SR, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -76,11 +91,7 @@ def toy_notes(
     Returns:
         x (n, 1, L) float32, pitch (n,) int64 in 0..7, timbre (n,) int64 in 0..3.
     """
-    g = torch.Generator().manual_seed(seed)
-    pitch = torch.randint(len(SCALE_MIDI), (n,), generator=g)
-    timbre = torch.randint(len(TIMBRES), (n,), generator=g)
-    x = torch.stack([toy_note(int(p), int(c), length, sr, g) for p, c in zip(pitch, timbre, strict=True)])
-    return x, pitch, timbre
+    return draw_toy_notes(n, length, sr, torch.Generator().manual_seed(seed))
 
 
 class ToyNotes(torch.utils.data.Dataset):

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, load_into, load_training_state, read_config
 from .checkpoint import save_checkpoint as write_checkpoint
-from .data import SCALE_MIDI, TIMBRE_NAMES, WavFolder, toy_note
+from .data import WavFolder, draw_toy_notes
 from .forward import q_sample, training_target
 from .guidance import NUM_NOTE_CLASSES, drop_labels, note_label
 from .models.unet1d import UNET_PRESETS, UNet1D, UNetConfig
@@ -108,13 +108,7 @@ def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generat
     if str(data) == "toy":
 
         def draw(B: int):
-            pitch = torch.randint(len(SCALE_MIDI), (B,), generator=generator)
-            timbre = torch.randint(len(TIMBRE_NAMES), (B,), generator=generator)
-            notes = [
-                toy_note(int(p), int(c), config.length, config.sr, generator)
-                for p, c in zip(pitch, timbre, strict=True)
-            ]
-            x0 = torch.stack(notes)  # (B, 1, L)
+            x0, pitch, timbre = draw_toy_notes(B, config.length, config.sr, generator)  # (B, 1, L)
             return (x0, note_label(pitch, timbre)) if labels else x0
 
         return draw

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from audiodiff_minimal.checkpoint import CheckpointError
+from audiodiff_minimal.data import draw_toy_notes
 from audiodiff_minimal.losses import quantize
 from audiodiff_minimal.models.wavenet import (
     WaveNet,
     WaveNetConfig,
     bits_per_pcm_sample,
     diffusion_nll_bound,
-    draw_notes,
     load_wavenet,
     mu_law_bin_counts,
     mu_law_decode,
@@ -112,7 +112,7 @@ def test_checkpoint_round_trip_and_config_mismatch(tmp_path):
     save_wavenet(model, tmp_path / "ck", step=7)
     loaded, info = load_wavenet(tmp_path / "ck")
     assert info["step"] == 7 and loaded.config == TINY
-    x = draw_notes(1, 200, 8000, torch.Generator().manual_seed(0))
+    x = draw_toy_notes(1, 200, 8000, torch.Generator().manual_seed(0))[0]
     assert torch.equal(loaded.nll_bits(x), model.nll_bits(x))
     other = WaveNet(WaveNetConfig(channels=4, skip=8, n_dilations=3, stacks=1))
     with pytest.raises(ValueError, match="holds a WaveNet with"):
@@ -126,7 +126,7 @@ def test_diffusion_bound_with_a_perfect_denoiser():
     from audiodiff_minimal.schedules import make_schedule
 
     schedule = make_schedule("cosine", 100)
-    x0 = quantize(draw_notes(2, 256, 8000, torch.Generator().manual_seed(0)), 16)
+    x0 = quantize(draw_toy_notes(2, 256, 8000, torch.Generator().manual_seed(0))[0], 16)
     oracle = lambda x_t, t: x0  # noqa: E731  predicts x0 exactly
     b = diffusion_nll_bound(oracle, schedule, x0, "x0", n_t=5)
     assert (b["diffusion"].abs() < 1e-5).all()  # KL of identical posteriors (float32 rounding)

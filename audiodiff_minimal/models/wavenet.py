@@ -28,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointError, read_weights, save_checkpoint
-from ..data import LENGTH, SCALE_MIDI, SR, TIMBRE_NAMES, toy_note
+from ..data import LENGTH, SR, draw_toy_notes
 from ..losses import quantize
 
 LOG2 = math.log(2.0)
@@ -182,13 +182,6 @@ class WaveNet(nn.Module):
 # --------------------------------------------------------------------------- training and checkpoints
 
 
-def draw_notes(batch: int, length: int, sr: int, generator: torch.Generator) -> torch.Tensor:
-    """(batch, 1, length) fresh toy notes, all randomness from ``generator`` (as ``train.batch_source``)."""
-    pitch = torch.randint(len(SCALE_MIDI), (batch,), generator=generator)
-    timbre = torch.randint(len(TIMBRE_NAMES), (batch,), generator=generator)
-    return torch.stack([toy_note(int(p), int(c), length, sr, generator) for p, c in zip(pitch, timbre, strict=True)])
-
-
 def train_wavenet(
     model: WaveNet,
     steps: int,
@@ -213,7 +206,7 @@ def train_wavenet(
     dev, losses = next(model.parameters()).device, []
     model.train()
     for step in tqdm(range(1, steps + 1), disable=not progress, desc="WaveNet training"):
-        x = draw_notes(batch, length, sr, g).to(dev)
+        x = draw_toy_notes(batch, length, sr, g)[0].to(dev)
         loss = model.nll_bits(x).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
