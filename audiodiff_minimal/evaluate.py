@@ -30,6 +30,7 @@ import scipy.linalg
 import torch
 
 from .data import SCALE_MIDI, SR, TIMBRE_NAMES, TIMBRES, toy_notes
+from .guidance import label_to_note
 
 N_HARMONICS = 8
 
@@ -204,6 +205,32 @@ def evaluate_clips(x, reference, sr: int = SR) -> dict:
         frechet_mel: FD-mel to ``reference`` (lower is better; compare with :func:`reference_bounds`).
     """
     return {**note_measures(x, sr), "frechet_mel": frechet_mel_distance(x, reference, sr)}
+
+
+def label_measures(x, labels, sr: int = SR) -> dict:
+    """How well clips x (B, 1, L) match the toy-note classes ``labels`` (B,) they were asked for (chapter 06).
+
+    Returns a dict:
+        pitch_acc: fraction whose estimated pitch is the requested scale note, within 50 cents.
+        timbre_acc: fraction whose classified timbre is the requested one.
+        flatness: mean spectral flatness (as in :func:`evaluate_clips`).
+        spread: diversity within a class, the mean distance of a clip's log-mel features to the mean
+            of its class, averaged over classes with at least two clips (nan if none has two).
+    """
+    labels = torch.as_tensor(labels).cpu()
+    pitch, timbre = label_to_note(labels)
+    ids = labels.numpy()
+    f0 = estimate_pitch(x, sr)
+    cents, note = cents_to_scale(f0)
+    feats = log_mel_features(x, sr)  # (B, features)
+    classes = [c for c in np.unique(ids) if (ids == c).sum() > 1]
+    spread = [np.linalg.norm(feats[ids == c] - feats[ids == c].mean(0), axis=1).mean() for c in classes]
+    return {
+        "pitch_acc": float(((np.abs(cents) <= 50) & (note == pitch.numpy())).mean()),
+        "timbre_acc": float((classify_timbre(x, f0, sr) == timbre.numpy()).mean()),
+        "flatness": float(spectral_flatness(x).mean()),
+        "spread": float(np.mean(spread)) if spread else float("nan"),
+    }
 
 
 def reference_bounds(reference, sr: int = SR, n: int | None = None, seed: int = 12345) -> dict:

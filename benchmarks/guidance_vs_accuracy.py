@@ -13,44 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from audiodiff_minimal.checkpoint import load_checkpoint  # noqa: E402
-from audiodiff_minimal.evaluate import (  # noqa: E402
-    cents_to_scale,
-    classify_timbre,
-    estimate_pitch,
-    log_mel_features,
-    spectral_flatness,
-)
+from audiodiff_minimal.evaluate import label_measures  # noqa: E402
 from audiodiff_minimal.generate import generate  # noqa: E402
-from audiodiff_minimal.guidance import NUM_NOTE_CLASSES, label_to_note  # noqa: E402
+from audiodiff_minimal.guidance import NUM_NOTE_CLASSES  # noqa: E402
 from audiodiff_minimal.utils import get_device  # noqa: E402
-
-
-def measure(x: torch.Tensor, labels: torch.Tensor, sr: int) -> dict:
-    """Accuracy of pitch and timbre against the requested labels, flatness and within-class spread."""
-    pitch, timbre = label_to_note(labels)
-    f0 = estimate_pitch(x, sr)
-    cents, note = cents_to_scale(f0)
-    in_tune = (np.abs(cents) <= 50) & (note == pitch.numpy())
-    timbre_ok = classify_timbre(x, f0, sr) == timbre.numpy()
-    feats = log_mel_features(x, sr)  # (n, features)
-    spread = [
-        np.linalg.norm(feats[labels.numpy() == c] - feats[labels.numpy() == c].mean(0), axis=1).mean()
-        for c in labels.unique().tolist()
-        if (labels == c).sum() > 1
-    ]
-    return {
-        "pitch_acc": float(in_tune.mean()),
-        "timbre_acc": float(timbre_ok.mean()),
-        "flatness": float(spectral_flatness(x).mean()),
-        "spread": float(np.mean(spread)) if spread else float("nan"),
-    }
 
 
 def main(argv=None):
@@ -72,7 +44,7 @@ def main(argv=None):
     for scale in args.scales:
         x = generate(model, schedule, info, args.sampler, args.steps, args.n, args.seed, labels=labels, scale=scale,
                      progress=False)  # fmt: skip
-        m = measure(x, labels, info["sr"])
+        m = label_measures(x, labels, info["sr"])
         row = f"| {scale:g} | {m['pitch_acc']:.2f} | {m['timbre_acc']:.2f} | {m['flatness']:.4f} | {m['spread']:.2f} |"
         print(row, flush=True)
 
