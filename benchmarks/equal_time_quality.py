@@ -1,0 +1,183 @@
+"""Equal-time quality: our U-Net against the two peer 1D U-Nets, each trained for the same CPU time (issue 4).
+
+The question a learner with a laptop asks: "if I train for 20 minutes, which network makes better notes?"
+Every model gets the same recipe and only the network differs:
+
+- data: fresh toy notes (``data.draw_toy_notes``), 16 clips of 4096 samples per step, the same seeded draws;
+- loss: v-prediction, cosine schedule, T = 1000 (``forward.q_sample``, ``forward.training_target``);
+- optimizer: our ``laptop`` preset: AdamW lr 1e-3, 200 warm-up steps, then a cosine to 0.1 x lr over the
+  *CPU-time* budget (the number of steps is not known in advance), grad clip 1.0, EMA 0.999 with warm-up;
+- budget: ``--minutes`` of this process's CPU time (``time.process_time``) spent in training steps, with
+  ``--threads`` torch threads (default 1, so 20 CPU minutes is also 20 minutes on one core, and other
+  jobs on the machine do not change the budget);
+- sampling: the EMA weights through our samplers (``generate.generate``), the same seeds, then chapter 05's
+  measures (``evaluate.evaluate_clips``) against held-out toy notes, and our ``train.mean_loss`` yardstick.
+
+The peers are built by ``benchmarks/peers.py`` (about 1.1M parameters each) and called through its adapters,
+which only translate t. Training state is saved every ``--save-every`` steps into ``--out/NAME/state.pt``
+(``torch.load(weights_only=True)``), so an interrupted run resumes where it stopped, and the finished
+measures go to ``--out/NAME/result.json``; a model with a result is not trained again.
+
+    python benchmarks/equal_time_quality.py                       # 3 x 20 CPU minutes + sampling
+    python benchmarks/equal_time_quality.py --minutes 0.2 --n 4 --out runs/equal_time_smoke   # smoke run
+"""
+
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import peers  # noqa: E402
+
+from audiodiff_minimal.data import draw_toy_notes, toy_notes  # noqa: E402
+from audiodiff_minimal.evaluate import evaluate_clips  # noqa: E402
+from audiodiff_minimal.forward import q_sample, training_target  # noqa: E402
+from audiodiff_minimal.generate import SAMPLER_LABELS, generate, real_rows  # noqa: E402
+from audiodiff_minimal.schedules import make_schedule  # noqa: E402
+from audiodiff_minimal.train import TRAIN_PRESETS, ema_decay_at, ema_update, mean_loss  # noqa: E402
+
+RECIPE = TRAIN_PRESETS["laptop"]  # v, cosine T=1000, batch 16, 4096 samples, lr 1e-3, warm-up 200, EMA 0.999
+MODELS = ("ours-1m", "diffusers-1m", "lucidrains-1m")
+
+
+def lr_by_time(step: int, progress: float) -> float:
+    """Linear warm-up over RECIPE.warmup steps, then a cosine to min_lr_frac x lr over the CPU-time budget.
+
+    progress: the fraction of the budget used, in [0, 1] (train.lr_at does the same over a known step count).
+    """
+    warm = min(step / RECIPE.warmup, 1.0)
+    cosine = RECIPE.min_lr_frac + (1 - RECIPE.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return RECIPE.lr * warm * cosine
+
+
+def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int):
+    """Train model ``name`` for ``budget_s`` CPU seconds of training steps; returns (ema_model, steps, losses)."""
+    torch.manual_seed(seed)
+    model = peers.build(name, RECIPE.length)
+    ema = copy.deepcopy(model).requires_grad_(False).eval()
+    opt = torch.optim.AdamW(model.parameters(), lr=RECIPE.lr, weight_decay=RECIPE.weight_decay)
+    g_data, g_noise = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
+    schedule = make_schedule(RECIPE.schedule, RECIPE.T)
+    step, used, losses = 0, 0.0, []
+    state_path = out / "state.pt"
+    if state_path.is_file():
+        state = torch.load(state_path, weights_only=True)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["optimizer"])
+        g_data.set_state(state["g_data"])
+        g_noise.set_state(state["g_noise"])
+        step, used, losses = state["step"], state["cpu_s"], list(state["losses"])
+        print(f"{name}: resumed at step {step}, {used / 60:.1f} CPU min used")
+
+    def save():
+        state = {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
+                 "g_data": g_data.get_state(), "g_noise": g_noise.get_state(), "step": step, "cpu_s": used,
+                 "losses": losses}  # fmt: skip
+        torch.save(state, out / "state.tmp")
+        os.replace(out / "state.tmp", state_path)  # atomic: a crash mid-save keeps the last good state
+
+    model.train()
+    bar = tqdm(total=budget_s, initial=used, desc=name, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} CPU s")
+    while used < budget_s:
+        start = time.process_time()
+        x0, _, _ = draw_toy_notes(RECIPE.batch_size, RECIPE.length, RECIPE.sr, g_data)  # (B, 1, L)
+        t = torch.randint(1, RECIPE.T + 1, (RECIPE.batch_size,), generator=g_noise)
+        eps = torch.randn(x0.shape, generator=g_noise)
+        x_t = q_sample(x0, t, eps, schedule)
+        loss = F.mse_loss(model(x_t, t), training_target(x0, eps, t, schedule, RECIPE.prediction))
+        step += 1
+        for group in opt.param_groups:
+            group["lr"] = lr_by_time(step, used / budget_s)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), RECIPE.grad_clip)
+        opt.step()
+        ema_update(ema, model, ema_decay_at(step, RECIPE.ema_decay))
+        losses.append(loss.item())
+        spent = time.process_time() - start
+        used += spent
+        bar.update(spent)
+        if not math.isfinite(losses[-1]):
+            raise FloatingPointError(f"{name}: loss {losses[-1]} at step {step}; last good state in {state_path}")
+        if step % save_every == 0:
+            save()
+    bar.close()
+    save()
+    return ema, step, losses
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=sorted(peers.MODELS))
+    parser.add_argument("--minutes", type=float, default=20.0, help="CPU minutes of training per model")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--n", type=int, default=32, help="clips per sampler")
+    parser.add_argument("--samplers", nargs="+", default=["dpm:20", "ddpm:100"], help="NAME:STEPS")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-every", type=int, default=100)
+    parser.add_argument("--out", default=str(ROOT / "runs" / "equal_time"))
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    schedule = make_schedule(RECIPE.schedule, RECIPE.T)
+    info = {"prediction": RECIPE.prediction, "length": RECIPE.length, "sr": RECIPE.sr}
+    reference = toy_notes(args.n, length=RECIPE.length, sr=RECIPE.sr, seed=777)[0]  # held out, as in chapter 05
+    yardstick = toy_notes(64, length=RECIPE.length, sr=RECIPE.sr, seed=778)[0]
+    results = []
+    for name in args.models:
+        out = Path(args.out) / name
+        out.mkdir(parents=True, exist_ok=True)
+        done = out / "result.json"
+        if done.is_file():
+            results.append(json.loads(done.read_text()))
+            continue
+        try:
+            ema, steps, losses = train_for(name, args.minutes * 60, out, args.seed, args.save_every)
+        except peers.PeerUnavailable as error:
+            print(f"{name}: skipped: {error}")
+            continue
+        row = {"model": name, "description": peers.describe(name, ema),
+               "params": sum(p.numel() for p in ema.parameters()),
+               "minutes": args.minutes, "threads": args.threads, "steps": steps,
+               "mean_loss": mean_loss(ema, yardstick, schedule, RECIPE.prediction), "samplers": []}  # fmt: skip
+        for spec in args.samplers:
+            sampler, n_steps = spec.split(":")
+            x = generate(ema, schedule, info, sampler, int(n_steps), args.n, args.seed, progress=False)
+            row["samplers"].append({"sampler": sampler, "steps": int(n_steps), **evaluate_clips(x, reference)})
+        done.write_text(json.dumps(row, indent=1))
+        results.append(row)
+
+    real, bounds = real_rows(reference, n=args.n)
+    print(f"\n{args.minutes:g} CPU minutes of training each ({args.threads} thread), {args.n} clips per sampler\n")
+    print(
+        "| model | params | steps | v-loss | sampler | in tune | cents MAE | flatness | pitch H | timbre H | FD-mel |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in results:
+        for s in row["samplers"]:
+            print(f"| {row['description']} | {row['params'] / 1e6:.2f}M | {row['steps']} | {row['mean_loss']:.4f} | "
+                  f"{SAMPLER_LABELS[s['sampler']]} {s['steps']} | {s['pitch_in_tune']:.2f} | "
+                  f"{s['pitch_cents_mae']:.1f} | {s['flatness']:.4f} | {s['pitch_entropy']:.2f} | "
+                  f"{s['timbre_entropy']:.2f} | {s['frechet_mel']:.0f} |")  # fmt: skip
+    print(f"| real toy notes | | | | | {real['pitch_in_tune']:.2f} | {real['pitch_cents_mae']:.1f} | "
+          f"{real['flatness']:.4f} | {real['pitch_entropy']:.2f} | {real['timbre_entropy']:.2f} | "
+          f"{real['frechet_mel']:.0f} |")  # fmt: skip
+    print(f"\nFD-mel floor (real vs real) {bounds['real_vs_real']:.0f}, ceiling (noise vs real) "
+          f"{bounds['noise_vs_real']:.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
