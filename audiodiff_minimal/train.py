@@ -6,6 +6,12 @@ One step (DDPM Algorithm 1, with any prediction target):
 Every random draw comes from a seeded generator whose state is saved in the checkpoint, so
 ``--resume`` continues exactly where a run stopped (bit-identical weights on CPU).
 
+Several processes (chapter ``08``): under ``torchrun --nproc_per_node N`` every rank draws the same
+global batch of ``batch_size`` clips from the same generators, keeps its own 1/N shard
+(``distributed.shard``), and DDP averages the gradients; so the run equals a single process with the
+same global batch, the generator states stay equal on every rank, and resume works unchanged.
+Rank 0 alone writes checkpoints and shows progress.
+
 Class-conditional nets (``UNetConfig.num_classes > 0``, chapter ``06``) also get the label of
 each toy note, ``pitch * 4 + timbre``; with probability ``cond_dropout`` a label is replaced by
 the null label (Ho & Salimans 2022, Algorithm 1), so the same net also learns the unconditional
@@ -31,11 +37,11 @@ from tqdm.auto import tqdm
 from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, load_into, load_training_state, read_config
 from .checkpoint import save_checkpoint as write_checkpoint
 from .data import WavFolder, draw_toy_notes
+from .distributed import Dist, barrier, cleanup, init_distributed, mean_across_ranks, shard
 from .forward import q_sample, training_target
 from .guidance import NUM_NOTE_CLASSES, drop_labels, note_label
 from .models.unet1d import UNET_PRESETS, UNet1D, UNetConfig
 from .schedules import make_schedule
-from .utils import get_device
 
 __all__ = ["SHIPPED_CHECKPOINT", "TRAIN_PRESETS", "TrainConfig", "load_checkpoint", "train", "train_command"]
 
@@ -97,7 +103,9 @@ def ema_update(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float)
         p_ema.lerp_(p.detach(), 1 - decay)
 
 
-def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generator, labels: bool = False):
+def batch_source(
+    data: str | Path, config: TrainConfig, generator: torch.Generator, labels: bool = False, verbose: bool = True
+):
     """A function ``draw(B) -> (B, 1, L)`` of clean clips, all randomness from ``generator``.
 
     ``data="toy"`` draws fresh toy notes (random pitch, timbre, phase, envelope) every call;
@@ -116,6 +124,10 @@ def batch_source(data: str | Path, config: TrainConfig, generator: torch.Generat
         raise ValueError(f"class-conditional training needs labels, and the audio folder {data} has none; "
                          "use data='toy' or an unconditional UNetConfig (num_classes=0)")  # fmt: skip
     folder = WavFolder(data, sr=config.sr, length=config.length, skip_bad=True)
+    if verbose and folder.skipped:
+        print(f"{data}: skipped {len(folder.skipped)} bad file(s), training on {len(folder)}:")
+        for path, problem in folder.skipped:
+            print(f"  {path}: {problem}")
 
     def draw(B: int) -> torch.Tensor:
         idx = torch.randint(len(folder), (B,), generator=generator)
@@ -176,12 +188,17 @@ def train(
         unet_config: the network.  config: the run.  data: "toy" or a folder of audio files.
         out: checkpoint folder (None: keep nothing on disk).  resume: continue from the checkpoint in
             ``out`` (its TrainConfig is used, except ``steps``, which ``config`` may change).
-        device: default :func:`get_device`.  until: stop after this step as if interrupted (a later
-            ``resume=True`` call continues exactly).  progress: show a tqdm bar.
+        device: default :func:`get_device`; under torchrun each rank takes its own GPU (or the CPU).
+        until: stop after this step as if interrupted (a later ``resume=True`` call continues exactly).
+        progress: show a tqdm bar (rank 0 only).
     Raises:
         FloatingPointError if the loss or the weights stop being finite; the last good checkpoint stays.
     """
-    device = get_device(str(device) if device is not None else None)
+    d: Dist = init_distributed(str(device) if device is not None else None)  # one process unless under torchrun
+    device = d.device
+    if config.batch_size % d.world_size:
+        raise ValueError(f"batch_size {config.batch_size} (the global batch) must be divisible by the "
+                         f"{d.world_size} processes")  # fmt: skip
     out = Path(out) if out is not None else None
     has_ckpt = out is not None and (out / "config.json").is_file()
     if has_ckpt and not resume:
@@ -216,20 +233,28 @@ def train(
         if "cuda" in state["rng"] and device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], device)
         losses = list(state["losses"])
-    elif resume:
+    elif resume and d.is_main:
         print(f"{out}: no checkpoint yet, starting from step 0")
     model.to(device).train()
     ema_model.to(device).eval()
-    net = torch.compile(model) if config.compile else model
+    net = model
+    if d.world_size > 1:  # averages the gradients over the ranks during backward
+        print(f"rank {d.rank} of {d.world_size} on {device}: {config.batch_size // d.world_size} of the "
+              f"{config.batch_size} clips of every global batch", flush=True)  # fmt: skip
+        ids = [device.index] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    net = torch.compile(net) if config.compile else net
     schedule = make_schedule(config.schedule, config.T)
-    draw = batch_source(data, config, g_data, True) if conditional else batch_source(data, config, g_data)
+    draw = batch_source(data, config, g_data, labels=conditional, verbose=d.is_main)
     use_bf16 = config.bf16 and device.type == "cuda"
 
     def save():
-        if not all(torch.isfinite(p).all() for p in model.parameters()):
+        if not all(torch.isfinite(p).all() for p in model.parameters()):  # the same on every rank
             raise FloatingPointError(
                 f"weights not finite at step {step}; lower the learning rate; kept the last good checkpoint in {out}"
             )
+        if not d.is_main:  # one checkpoint writer
+            return
         rng = {"data": g_data.get_state(), "noise": g_noise.get_state(), "label": g_label.get_state(),
                "torch": torch.get_rng_state()}  # fmt: skip
         if device.type == "cuda":
@@ -245,34 +270,37 @@ def train(
             "config.json": info})  # fmt: skip
 
     last = min(config.steps, until) if until is not None else config.steps
-    bar = tqdm(total=last, initial=step, disable=not progress, desc="train", unit="step")
+    bar = tqdm(total=last, initial=step, disable=not (progress and d.is_main), desc="train", unit="step")
     t_start, n_done = time.perf_counter(), 0
     while step < last:
         t0 = time.perf_counter()
+        # The global batch, drawn alike on every rank; each rank then keeps its shard (all of it for one process).
         x0, labels = draw(config.batch_size) if conditional else (draw(config.batch_size), None)  # (B, 1, L), (B,)
         if conditional:  # label dropout, Ho & Salimans (2022) Algorithm 1
-            labels = drop_labels(labels, config.cond_dropout, unet_config.null_label, g_label).to(device)
+            labels = shard(drop_labels(labels, config.cond_dropout, unet_config.null_label, g_label), d).to(device)
         t = torch.randint(1, config.T + 1, (config.batch_size,), generator=g_noise)
         eps = torch.randn(x0.shape, generator=g_noise)  # drawn on the CPU: same numbers on every device
-        x0, t, eps = x0.to(device), t.to(device), eps.to(device)
+        x0, t, eps = shard(x0, d).to(device), shard(t, d).to(device), shard(eps, d).to(device)  # (B/N, 1, L)
         x_t = q_sample(x0, t, eps, schedule)  # DDPM Eq. (4)
         target = training_target(x0, eps, t, schedule, config.prediction)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             output = net(x_t, t) if labels is None else net(x_t, t, labels)
-        loss = F.mse_loss(output.float(), target)  # DDPM Eq. (14) for eps; same form for x0 and v
-        if not torch.isfinite(loss):
+        loss = F.mse_loss(output.float(), target)  # DDPM Eq. (14) for eps; same form for x0 and v; this shard
+        global_loss = mean_across_ranks(loss.detach(), d)  # the mean over the global batch (equal shards)
+        if not torch.isfinite(global_loss):  # the same verdict on every rank
             where = f"the last good checkpoint in {out} is kept" if out is not None else "nothing was saved"
-            raise FloatingPointError(f"loss is {loss.item()} at step {step + 1} (lr {lr_at(step + 1, config):.3g}); "
+            raise FloatingPointError(f"loss is {global_loss.item()} at step {step + 1} "
+                                     f"(lr {lr_at(step + 1, config):.3g}); "
                                      f"lower the learning rate or check the data; {where}")  # fmt: skip
         step += 1
         for group in opt.param_groups:
             group["lr"] = lr_at(step, config)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # with DDP: gradients averaged over the ranks = the global batch's gradient (Eq. 8.1)
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         opt.step()
         ema_update(ema_model, model, ema_decay_at(step, config.ema_decay))
-        losses.append(loss.item())
+        losses.append(global_loss.item())
         wall += time.perf_counter() - t0
         n_done += 1
         bar.update(1)
@@ -280,6 +308,7 @@ def train(
             bar.set_postfix(loss=f"{sum(losses[-10:]) / 10:.4f}")
         if out is not None and (step % config.save_every == 0 or step == last):
             save()
+            barrier(d)  # no rank runs ahead of a checkpoint
     bar.close()
     elapsed = time.perf_counter() - t_start
     return TrainResult(model, ema_model, losses, step, n_done * config.batch_size / max(elapsed, 1e-9), out)
@@ -295,7 +324,10 @@ def train_command(
     if resume and steps is None and (Path(out) / "config.json").is_file():
         train_config = replace(train_config, steps=read_config(out)["train"]["steps"])
     result = train(UNET_PRESETS[config], train_config, data, out, resume=resume, device=device)
+    d = init_distributed(device)  # the process group train() joined (or one process)
     tail = result.losses[-100:]
-    print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / max(len(tail), 1):.4f}, "
-          f"{result.samples_per_s:.1f} samples/s; checkpoint in {out}")  # fmt: skip
+    if d.is_main:
+        print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / max(len(tail), 1):.4f}, "
+              f"{result.samples_per_s:.1f} samples/s over {d.world_size} process(es); checkpoint in {out}")  # fmt: skip
+    cleanup(d)
     return result

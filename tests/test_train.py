@@ -124,8 +124,8 @@ def test_nan_batch_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     good = (tmp_path / "model_raw.safetensors").read_bytes()
     real_source = train_module.batch_source
 
-    def poisoned_source(*args):
-        draw = real_source(*args)
+    def poisoned_source(*args, **kwargs):
+        draw = real_source(*args, **kwargs)
         return lambda B: draw(B) * float("nan")
 
     monkeypatch.setattr(train_module, "batch_source", poisoned_source)
