@@ -53,6 +53,8 @@ def load_wav(path: str | Path, sr: int | None = None) -> tuple[np.ndarray, int]:
     path = Path(path)
     if not path.is_file():
         raise AudioFileError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(path, "is an empty file (0 bytes): an interrupted copy or download?")
     try:
         x, file_sr = soundfile.read(path, dtype="float32", always_2d=True)  # (L, channels)
     except Exception as err:  # soundfile raises several types for bad files

@@ -105,6 +105,7 @@ def test_wav_folder_crops(tmp_path):
     [
         ("corrupt.wav", lambda p: p.write_bytes(b"RIFF\x00\x00not really a wave file" * 10), "cannot be read"),
         ("empty.wav", lambda p: write(p, np.zeros(0), 8000), "no samples"),
+        ("zero_bytes.wav", lambda p: p.write_bytes(b""), "empty file"),
         ("silent.wav", lambda p: write(p, np.zeros(800), 8000), "silent"),
         ("nan.wav", lambda p: write(p, np.array([0.1, np.nan, 0.2] * 100), 8000, "FLOAT"), "NaN or infinite"),
         ("inf.wav", lambda p: write(p, np.array([0.1, np.inf, 0.2] * 100), 8000, "FLOAT"), "NaN or infinite"),
