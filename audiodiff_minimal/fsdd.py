@@ -21,6 +21,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -72,8 +73,9 @@ def download_fsdd(root: str | Path = DEFAULT_ROOT, url: str = FSDD_URL, timeout:
                 for member in members:
                     with z.open(member) as src, open(unpacked / Path(member).name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
-        except zipfile.BadZipFile as err:
-            raise FSDDUnavailable(f"{url}: not a zip archive ({err}); the download is corrupt. {advice}") from err
+        except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # not a zip, or a damaged member
+            raise FSDDUnavailable(f"{url}: not a zip archive or a damaged one ({err}); the download is corrupt. "
+                                  f"{advice}") from err  # fmt: skip
         if not members:
             raise FSDDUnavailable(f"{url}: the archive has no recordings/*.wav files; is it FSDD? {advice}")
         if target.exists():  # an empty or partial folder from an earlier attempt

@@ -58,12 +58,18 @@ def test_corrupt_or_foreign_archives_are_refused(tmp_path):
     bad.write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(FSDDUnavailable, match="not a zip archive"):
         download_fsdd(tmp_path / "a", url=bad.as_uri())
+    damaged = fake_fsdd_zip(tmp_path / "damaged.zip")  # a valid directory, but a member's bytes are flipped
+    raw = bytearray(damaged.read_bytes())
+    raw[200:400] = bytes(255 - b for b in raw[200:400])  # inside the first WAV's data
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(FSDDUnavailable, match="damaged"):
+        download_fsdd(tmp_path / "c", url=damaged.as_uri())
     other = tmp_path / "other.zip"
     with zipfile.ZipFile(other, "w") as z:
         z.writestr("something/else.txt", "hello")
     with pytest.raises(FSDDUnavailable, match="no recordings/"):
         download_fsdd(tmp_path / "b", url=other.as_uri())
-    assert not (tmp_path / "a" / "recordings").exists() and not (tmp_path / "b" / "recordings").exists()
+    assert not any((tmp_path / name / "recordings").exists() for name in "abc")  # nothing half-finished
     with pytest.raises(ValueError, match="not an FSDD file name"):
         digit_of("hello.wav")
 
@@ -85,5 +91,8 @@ def test_train_on_a_folder_with_bad_files(tmp_path, capsys):
     assert "skipped 3 bad file(s), training on 5" in printed
     for name in ("empty.wav", "notes.wav", "nan.wav"):
         assert name in printed
+    lenient = WavFolder(data, skip_bad=True)  # what the trainer loaded: the stereo 44.1 kHz file is kept
+    assert sorted(p.name for p, _ in lenient.skipped) == ["empty.wav", "nan.wav", "notes.wav"]
+    assert "stereo_44k.wav" in {p.name for p in lenient.paths} and len(lenient) == 5
     _, _, info = load_checkpoint(out)
     assert info["step"] == 2 and info["data"] == str(data)
