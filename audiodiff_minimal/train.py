@@ -131,7 +131,9 @@ def batch_source(
 
     def draw(B: int) -> torch.Tensor:
         idx = torch.randint(len(folder), (B,), generator=generator)
-        return torch.stack([folder[int(i)]["audio"] for i in idx])  # crops use torch's global RNG (saved too)
+        # Crops use torch's global RNG (saved too). Under torchrun every rank loads the whole global batch and
+        # keeps its shard: loading only its own clips would use up different crop draws on each rank.
+        return torch.stack([folder[int(i)]["audio"] for i in idx])
 
     return draw
 
