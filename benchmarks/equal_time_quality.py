@@ -90,7 +90,7 @@ def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int)
         os.replace(out / "state.tmp", state_path)  # atomic: a crash mid-save keeps the last good state
 
     model.train()
-    bar = tqdm(total=budget_s, initial=used, desc=name, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} CPU s")
+    bar = tqdm(total=round(budget_s), initial=min(round(used), round(budget_s)), desc=f"{name} (CPU s)", unit="s")
     while used < budget_s:
         start = time.process_time()
         x0, _, _ = draw_toy_notes(RECIPE.batch_size, RECIPE.length, RECIPE.sr, g_data)  # (B, 1, L)
@@ -109,7 +109,7 @@ def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int)
         losses.append(loss.item())
         spent = time.process_time() - start
         used += spent
-        bar.update(spent)
+        bar.update(max(0, min(round(used), round(budget_s)) - bar.n))  # whole CPU seconds, never past the total
         if not math.isfinite(losses[-1]):
             raise FloatingPointError(f"{name}: loss {losses[-1]} at step {step}; last good state in {state_path}")
         if step % save_every == 0:
