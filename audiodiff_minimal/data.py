@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.signal
+import soundfile
 import torch
 
 from .audio import AudioFileError, load_wav
@@ -200,6 +201,9 @@ class WavFolder(torch.utils.data.Dataset):
     A bad file (unreadable, empty, silent, NaN or infinite samples) raises
     :class:`AudioFileError` naming it; with ``skip_bad=True`` bad files are skipped and
     listed in ``self.skipped`` as ``(path, problem)`` so one bad file never poisons a run.
+    Files that needed converting are listed in ``self.converted`` as ``(path, what was done)``;
+    with ``strict=True`` another sample rate or more than one channel is an error instead
+    (for a folder that should already be clean, e.g. before a long GPU run).
 
     Items are dicts ``{"audio": (1, L) float32, "path": str}``.
     """
@@ -214,6 +218,7 @@ class WavFolder(torch.utils.data.Dataset):
         peak: float = 0.9,
         random_crop: bool = True,
         skip_bad: bool = False,
+        strict: bool = False,
     ):
         self.root, self.sr, self.length, self.random_crop = Path(root), sr, length, random_crop
         if not self.root.is_dir():
@@ -221,9 +226,13 @@ class WavFolder(torch.utils.data.Dataset):
         paths = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in self.EXTENSIONS)
         if not paths:
             raise AudioFileError(self.root, f"no audio files ({', '.join(self.EXTENSIONS)}) in this folder")
-        self.paths, self.clips, self.skipped = [], [], []
+        self.paths, self.clips, self.skipped, self.converted = [], [], [], []
         for path in paths:
             try:
+                changes = self._conversions(path, sr)
+                if changes and strict:
+                    problem = f"{' and '.join(changes)}; convert it first, or load with strict=False to convert here"
+                    raise AudioFileError(path, problem)
                 x, _ = load_wav(path, sr=sr)
             except AudioFileError as err:
                 if not skip_bad:
@@ -232,8 +241,22 @@ class WavFolder(torch.utils.data.Dataset):
                 continue
             self.paths.append(path)
             self.clips.append(x / np.abs(x).max() * peak)
+            if changes:
+                self.converted.append((path, "; ".join(changes) + ": converted"))
         if not self.clips:
             raise AudioFileError(self.root, f"all {len(paths)} audio files are bad, e.g. {self.skipped[0]}")
+
+    @staticmethod
+    def _conversions(path: Path, sr: int) -> list[str]:
+        """What loading ``path`` at ``sr`` will change: another sample rate, several channels (empty if none)."""
+        try:
+            info = soundfile.info(path)
+        except Exception:  # unreadable: load_wav names the problem
+            return []
+        changes = [f"sample rate {info.samplerate} Hz, not {sr} Hz"] if info.samplerate != sr else []
+        if info.channels > 1:
+            changes.append(f"{info.channels} channels, not mono")
+        return changes
 
     def __len__(self) -> int:
         return len(self.clips)

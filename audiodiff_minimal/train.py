@@ -128,6 +128,9 @@ def batch_source(
         print(f"{data}: skipped {len(folder.skipped)} bad file(s), training on {len(folder)}:")
         for path, problem in folder.skipped:
             print(f"  {path}: {problem}")
+    if verbose and folder.converted:  # resampled or mixed to mono: fine, but the user should know
+        print(f"{data}: converted {len(folder.converted)} file(s) to {config.sr} Hz mono, e.g. "
+              f"{folder.converted[0][0].name}: {folder.converted[0][1]}")  # fmt: skip
 
     def draw(B: int) -> torch.Tensor:
         idx = torch.randint(len(folder), (B,), generator=generator)

@@ -91,6 +91,22 @@ def test_wav_folder_resamples_mixes_and_normalises(tmp_path):
     # the resampled sine still has its pitch
     spec = np.abs(np.fft.rfft(a[0, :4000].numpy()))
     assert abs(np.argmax(spec) * 8000 / 4000 - 440) <= 2
+    # every conversion is recorded, naming the file and what was changed
+    converted = {path.name: what for path, what in ds.converted}
+    assert converted == {
+        "a.wav": "sample rate 16000 Hz, not 8000 Hz: converted",
+        "b.wav": "2 channels, not mono: converted",
+    }
+
+
+def test_wav_folder_strict_refuses_other_rates_and_stereo(tmp_path):
+    write(tmp_path / "ok.wav", sine(8000), 8000)
+    assert WavFolder(tmp_path, strict=True).converted == []
+    write(tmp_path / "hifi.wav", np.stack([sine(44100)] * 2, axis=1), 44100)
+    with pytest.raises(AudioFileError, match=r"hifi.wav: sample rate 44100 Hz, not 8000 Hz and 2 channels, not mono"):
+        WavFolder(tmp_path, strict=True)
+    ds = WavFolder(tmp_path, strict=True, skip_bad=True)  # strict + skip: train only on files that need nothing
+    assert len(ds) == 1 and ds.skipped[0][0].name == "hifi.wav"
 
 
 def test_wav_folder_crops(tmp_path):

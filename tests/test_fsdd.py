@@ -89,6 +89,7 @@ def test_train_on_a_folder_with_bad_files(tmp_path, capsys):
     main(["train", "--config", "quick", "--data", str(data), "--steps", "2", "--out", str(out), "--device", "cpu"])
     printed = capsys.readouterr().out
     assert "skipped 3 bad file(s), training on 5" in printed
+    assert "converted 1 file(s) to 8000 Hz mono, e.g. stereo_44k.wav: sample rate 44100 Hz" in printed
     for name in ("empty.wav", "notes.wav", "nan.wav"):
         assert name in printed
     lenient = WavFolder(data, skip_bad=True)  # what the trainer loaded: the stereo 44.1 kHz file is kept
