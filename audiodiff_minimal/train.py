@@ -83,12 +83,17 @@ TRAIN_PRESETS = {
 TRAIN_PRESETS.update({f"{name}_cond": replace(c, cond_dropout=0.1) for name, c in list(TRAIN_PRESETS.items())})
 
 
+def cosine_decay(progress: float, min_frac: float) -> float:
+    """Half a cosine from 1 at ``progress`` 0 down to ``min_frac`` at ``progress`` >= 1 (Loshchilov & Hutter 2017)."""
+    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
 def lr_at(step: int, config: TrainConfig) -> float:
     """Learning rate for optimizer step ``step`` (1-based): linear warm-up, then cosine to lr * min_lr_frac."""
     if step <= config.warmup:
         return config.lr * step / max(config.warmup, 1)
-    progress = min((step - config.warmup) / max(config.steps - config.warmup, 1), 1.0)
-    return config.lr * (config.min_lr_frac + (1 - config.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
+    progress = (step - config.warmup) / max(config.steps - config.warmup, 1)
+    return config.lr * cosine_decay(progress, config.min_lr_frac)
 
 
 def ema_decay_at(step: int, decay: float) -> float:

@@ -46,7 +46,7 @@ from audiodiff_minimal.evaluate import evaluate_clips  # noqa: E402
 from audiodiff_minimal.forward import q_sample, training_target  # noqa: E402
 from audiodiff_minimal.generate import SAMPLER_LABELS, generate, real_rows  # noqa: E402
 from audiodiff_minimal.schedules import make_schedule  # noqa: E402
-from audiodiff_minimal.train import TRAIN_PRESETS, ema_decay_at, ema_update, mean_loss  # noqa: E402
+from audiodiff_minimal.train import TRAIN_PRESETS, cosine_decay, ema_decay_at, ema_update, mean_loss  # noqa: E402
 
 RECIPE = TRAIN_PRESETS["laptop"]  # v, cosine T=1000, batch 16, 4096 samples, lr 1e-3, warm-up 200, EMA 0.999
 MODELS = ("ours-1m", "diffusers-1m", "lucidrains-1m")
@@ -58,8 +58,7 @@ def lr_by_time(step: int, progress: float) -> float:
     progress: the fraction of the budget used, in [0, 1] (train.lr_at does the same over a known step count).
     """
     warm = min(step / RECIPE.warmup, 1.0)
-    cosine = RECIPE.min_lr_frac + (1 - RECIPE.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    return RECIPE.lr * warm * cosine
+    return RECIPE.lr * warm * cosine_decay(progress, RECIPE.min_lr_frac)
 
 
 def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int):
