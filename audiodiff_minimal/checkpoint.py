@@ -164,7 +164,10 @@ def check_finite(tensors: dict[str, torch.Tensor], where: str) -> None:
 
 
 def save_checkpoint(
-    out: str | Path, record: Record, weights: dict[str, dict] | None = None, state: dict | None = None,
+    out: str | Path,
+    record: Record,
+    weights: dict[str, dict] | None = None,
+    state: dict | None = None,
     log: dict | None = None,
 ) -> None:
     """Write checkpoint folder ``out`` atomically as a whole (see the module docstring).
@@ -323,8 +326,18 @@ def _legacy_save(out: Path, files: dict) -> None:
         t = info.get("train") or {}
         record = Record("wavenet", info["step"], t.get("sr", 8000), t.get("length", 4096), info["wavenet"], t)
     else:
-        record = Record("unet", info["step"], info["sr"], info["length"], info["unet"], info["train"],
-                        info["prediction"], info["schedule"], info.get("data", "toy"), info.get("wall_time_s", 0.0))
+        record = Record(
+            "unet",
+            info["step"],
+            info["sr"],
+            info["length"],
+            info["unet"],
+            info["train"],
+            info["prediction"],
+            info["schedule"],
+            info.get("data", "toy"),
+            info.get("wall_time_s", 0.0),
+        )
     weights = {k: files[v] for k, v in WEIGHT_FILES.items() if v in files}
     save_checkpoint(out, record, weights, files.get("optimizer.pt"), files.get("loss_log.json"))
 
@@ -342,7 +355,7 @@ def load_into(model, path, ema: bool = True) -> dict:
     info = read_config(path)
     saved = UNetConfig(**info["unet"])
     if saved != model.config:
-        raise ValueError(f"checkpoint {path} holds a UNet1D with {saved}, but the model to load into has {model.config}")
+        raise ValueError(f"checkpoint {path} holds a UNet1D with {saved}, but the model has {model.config}")
     state = read_weights(path, None, ema)
     try:
         model.load_state_dict(state)
