@@ -1,7 +1,25 @@
 """audiodiff-minimal: a notebook-first textbook on diffusion models for raw audio.
 
-The package holds every function the notebooks use, one module per concept
-(see ``../shared/STYLE.md`` and the README's module table).
+The package holds every function the notebooks use, one module per concept (the house style is in
+``docs/STYLE.md``; the README has the table of modules). Its modules stand in layers, and a module
+imports only from layers below its own (``tests/test_layers.py`` enforces it, so there are no loops)::
+
+    6  __main__
+    5  cli                                        the command line; owns the process group
+    4  train, registry, generate                  the loop; kind -> network; sampling a checkpoint
+    3  models.*, checkpoint, distributed          networks; the checkpoint record (knows no model); DDP
+    2  losses, samplers, guidance, evaluate       the math of training, sampling and measuring
+    1  forward, spectral, data                    q(x_t | x_0), spectra, audio to learn from
+    0  utils, schedules, audio, fsdd              devices and seeds, noise schedules, WAV files, downloads
+
+Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` unless you set it yourself: OpenMP threads
+that spin while they wait slow torch down 10-15 times on a CPU that other programs share (measured on
+a 2-core machine). It must be set before torch is first imported, so import ``audiodiff_minimal``
+first (the notebooks do); see the README's troubleshooting section.
 """
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"

@@ -95,25 +95,39 @@ def toy_notes(
     return draw_toy_notes(n, length, sr, torch.Generator().manual_seed(seed))
 
 
-class ToyNotes(torch.utils.data.Dataset):
-    """A map-style dataset of ``n`` toy notes; item i is the same note for the same ``seed``.
+# --------------------------------------------------------------------------- class labels of the toy notes
 
-    Items are dicts ``{"audio": (1, L), "pitch": int, "timbre": int}``.
+NUM_NOTE_CLASSES = len(SCALE_MIDI) * len(TIMBRE_NAMES)  # 32
+
+
+def note_label(pitch, timbre):
+    """Class index of a toy note: ``pitch * len(TIMBRE_NAMES) + timbre``.
+
+    Args:
+        pitch: int or (B,) int64 in 0..7 (index into ``data.SCALE_MIDI``).
+        timbre: int or (B,) int64 in 0..3 (index into ``data.TIMBRE_NAMES``).
+    Returns:
+        int or (B,) int64 in 0..31.
     """
+    for name, value, n in (("pitch", pitch, len(SCALE_MIDI)), ("timbre", timbre, len(TIMBRE_NAMES))):
+        v = torch.as_tensor(value)
+        if v.numel() and (v.min() < 0 or v.max() >= n):
+            raise ValueError(f"note_label: {name} must lie in 0..{n - 1}, got {value}")
+    return pitch * len(TIMBRE_NAMES) + timbre
 
-    def __init__(self, n: int = 10_000, length: int = LENGTH, sr: int = SR, seed: int = 0):
-        self.n, self.length, self.sr, self.seed = n, length, sr, seed
 
-    def __len__(self) -> int:
-        return self.n
+def label_to_note(label):
+    """Inverse of :func:`note_label`: class index (int or (B,) int64) -> (pitch, timbre)."""
+    v = torch.as_tensor(label)
+    if v.numel() and (v.min() < 0 or v.max() >= NUM_NOTE_CLASSES):
+        raise ValueError(f"label_to_note: labels must lie in 0..{NUM_NOTE_CLASSES - 1}, got {label}")
+    return label // len(TIMBRE_NAMES), label % len(TIMBRE_NAMES)
 
-    def __getitem__(self, i: int) -> dict:
-        if not 0 <= i < self.n:
-            raise IndexError(f"index {i} out of range for {self.n} toy notes")
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
-        pitch = int(torch.randint(len(SCALE_MIDI), (1,), generator=g))
-        timbre = int(torch.randint(len(TIMBRES), (1,), generator=g))
-        return {"audio": toy_note(pitch, timbre, self.length, self.sr, g), "pitch": pitch, "timbre": timbre}
+
+def label_name(label: int) -> str:
+    """A readable name of a toy-note class, e.g. 'A4 sine'."""
+    pitch, timbre = label_to_note(int(label))
+    return f"{SCALE_NAMES[pitch]} {TIMBRE_NAMES[timbre]}"
 
 
 # --------------------------------------------------------------------------- AR process

@@ -29,8 +29,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from .data import SCALE_MIDI, SR, TIMBRE_NAMES, TIMBRES, toy_notes
-from .guidance import label_to_note
+from .data import SCALE_MIDI, SR, TIMBRE_NAMES, TIMBRES, label_to_note, toy_notes
 
 N_HARMONICS = 8
 

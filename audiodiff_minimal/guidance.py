@@ -14,7 +14,7 @@ to 1, so guiding v, x0 or eps gives the same result once converted at a fixed x_
 every conversion in ``forward.to_x0_eps`` is affine in the prediction. Like every sampler input,
 the guided model denoises the whole clip in parallel; nothing here is autoregressive.
 
-Labels of the toy notes: ``label = pitch * len(TIMBRE_NAMES) + timbre``, 8 x 4 = 32 classes.
+Labels of the toy notes (``data.note_label``): ``label = pitch * len(TIMBRE_NAMES) + timbre``, 8 x 4 = 32 classes.
 
 References:
     Ho & Salimans (2022), Classifier-Free Diffusion Guidance, Algorithm 1 and Eq. (6).
@@ -25,39 +25,7 @@ from collections.abc import Callable
 
 import torch
 
-from .data import SCALE_MIDI, SCALE_NAMES, TIMBRE_NAMES
-
-NUM_NOTE_CLASSES = len(SCALE_MIDI) * len(TIMBRE_NAMES)  # 32
-
-
-def note_label(pitch, timbre):
-    """Class index of a toy note: ``pitch * len(TIMBRE_NAMES) + timbre``.
-
-    Args:
-        pitch: int or (B,) int64 in 0..7 (index into ``data.SCALE_MIDI``).
-        timbre: int or (B,) int64 in 0..3 (index into ``data.TIMBRE_NAMES``).
-    Returns:
-        int or (B,) int64 in 0..31.
-    """
-    for name, value, n in (("pitch", pitch, len(SCALE_MIDI)), ("timbre", timbre, len(TIMBRE_NAMES))):
-        v = torch.as_tensor(value)
-        if v.numel() and (v.min() < 0 or v.max() >= n):
-            raise ValueError(f"note_label: {name} must lie in 0..{n - 1}, got {value}")
-    return pitch * len(TIMBRE_NAMES) + timbre
-
-
-def label_to_note(label):
-    """Inverse of :func:`note_label`: class index (int or (B,) int64) -> (pitch, timbre)."""
-    v = torch.as_tensor(label)
-    if v.numel() and (v.min() < 0 or v.max() >= NUM_NOTE_CLASSES):
-        raise ValueError(f"label_to_note: labels must lie in 0..{NUM_NOTE_CLASSES - 1}, got {label}")
-    return label // len(TIMBRE_NAMES), label % len(TIMBRE_NAMES)
-
-
-def label_name(label: int) -> str:
-    """A readable name of a toy-note class, e.g. 'A4 sine'."""
-    pitch, timbre = label_to_note(int(label))
-    return f"{SCALE_NAMES[pitch]} {TIMBRE_NAMES[timbre]}"
+from .data import NUM_NOTE_CLASSES, label_name, label_to_note, note_label  # noqa: F401 (the codec lives in data)
 
 
 def drop_labels(labels: torch.Tensor, p_uncond: float, null_label: int, generator: torch.Generator) -> torch.Tensor:

@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from audiodiff_minimal.checkpoint import load_checkpoint  # noqa: E402
+from audiodiff_minimal.data import NUM_NOTE_CLASSES  # noqa: E402
 from audiodiff_minimal.evaluate import label_measures  # noqa: E402
 from audiodiff_minimal.generate import generate  # noqa: E402
-from audiodiff_minimal.guidance import NUM_NOTE_CLASSES  # noqa: E402
 from audiodiff_minimal.utils import get_device  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import soundfile
 import torch
 
 from audiodiff_minimal.audio import AudioFileError
-from audiodiff_minimal.data import SCALE_MIDI, ARProcess, ToyNotes, WavFolder, midi_to_hz, toy_note, toy_notes
+from audiodiff_minimal.data import SCALE_MIDI, ARProcess, WavFolder, midi_to_hz, toy_note, toy_notes
 
 
 def test_toy_notes_deterministic_and_in_range():
@@ -30,15 +30,6 @@ def test_toy_note_has_its_pitch(pitch):
     spectrum = np.abs(np.fft.rfft(x * np.hanning(length)))
     f_peak = np.argmax(spectrum) * sr / length
     assert abs(f_peak - midi_to_hz(SCALE_MIDI[pitch])) <= 1.0  # 1 Hz bins
-
-
-def test_toy_notes_dataset():
-    ds = ToyNotes(n=5, length=512, seed=1)
-    a, b = ds[2], ToyNotes(n=5, length=512, seed=1)[2]
-    assert torch.equal(a["audio"], b["audio"]) and a["pitch"] == b["pitch"]
-    assert a["audio"].shape == (1, 512)
-    with pytest.raises(IndexError):
-        ds[5]
 
 
 def test_ar_process_closed_forms():

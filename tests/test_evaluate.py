@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiodiff_minimal.data import SCALE_MIDI, midi_to_hz, toy_note, toy_notes
+from audiodiff_minimal.data import SCALE_MIDI, midi_to_hz, note_label, toy_note, toy_notes
 from audiodiff_minimal.evaluate import (
     cents_to_scale,
     classify_timbre,
@@ -17,7 +17,6 @@ from audiodiff_minimal.evaluate import (
     reference_bounds,
     spectral_flatness,
 )
-from audiodiff_minimal.guidance import note_label
 
 SR = 8000
 

@@ -3,17 +3,9 @@
 import pytest
 import torch
 
-from audiodiff_minimal.data import SCALE_NAMES, TIMBRE_NAMES
+from audiodiff_minimal.data import NUM_NOTE_CLASSES, SCALE_NAMES, TIMBRE_NAMES, label_name, label_to_note, note_label
 from audiodiff_minimal.forward import to_x0_eps
-from audiodiff_minimal.guidance import (
-    NUM_NOTE_CLASSES,
-    conditional_model,
-    drop_labels,
-    guided_model,
-    label_name,
-    label_to_note,
-    note_label,
-)
+from audiodiff_minimal.guidance import conditional_model, drop_labels, guided_model
 from audiodiff_minimal.models.unet1d import UNet1D, UNetConfig
 from audiodiff_minimal.samplers import ddim_sample, dpm_solver_pp_sample
 from audiodiff_minimal.schedules import make_schedule

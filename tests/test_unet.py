@@ -1,5 +1,7 @@
 """UNet1D: shapes, the divisibility error, the receptive-field trace, determinism (chapter 04)."""
 
+from dataclasses import asdict
+
 import pytest
 import torch
 
@@ -151,7 +153,7 @@ def test_zero_label_embedding_gives_the_unconditional_net():
     cond = randomize(UNet1D(COND))
     with torch.no_grad():
         cond.label_emb.weight.zero_()
-    uncond = UNet1D(UNetConfig(**{**COND.to_dict(), "num_classes": 0}))
+    uncond = UNet1D(UNetConfig(**{**asdict(COND), "num_classes": 0}))
     uncond.load_state_dict({k: v for k, v in cond.state_dict().items() if not k.startswith("label_emb")})
     x, t = torch.randn(2, 1, 64, generator=torch.Generator().manual_seed(0)), torch.tensor([7, 300])
     torch.testing.assert_close(cond(x, t, torch.tensor([0, 4])), uncond(x, t), atol=1e-6, rtol=1e-6)
@@ -167,7 +169,7 @@ def test_unconditional_net_unchanged_and_shipped_checkpoint_loads():
     assert names == set(read_weights(SHIPPED_CHECKPOINT))
     model, _, _ = load_checkpoint(SHIPPED_CHECKPOINT)  # load_state_dict(strict=True) inside
     assert model.config == UNET_PRESETS["laptop"]
-    assert UNET_PRESETS["laptop_cond"] == UNetConfig(**{**UNET_PRESETS["laptop"].to_dict(), "num_classes": 32})
+    assert UNET_PRESETS["laptop_cond"] == UNetConfig(**{**asdict(UNET_PRESETS["laptop"]), "num_classes": 32})
 
 
 def test_label_errors_are_clear():

@@ -30,11 +30,13 @@ References:
 """
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..data import NUM_NOTE_CLASSES
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,6 @@ class UNetConfig:
         """The label index that means "no label" (only for ``num_classes > 0``)."""
         return self.num_classes
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 UNET_PRESETS = {
     # A few seconds of CPU training: for tests and nbval.
@@ -94,7 +93,9 @@ UNET_PRESETS = {
     "gpu": UNetConfig(base=32, mults=(1, 2, 8, 16), down=(4, 4, 4), n_res=2, groups=8, t_dim=256, heads=8),
 }
 # Class-conditional twins (chapter 06): the toy notes have 8 pitches x 4 timbres = 32 classes.
-UNET_PRESETS.update({f"{name}_cond": replace(c, num_classes=32) for name, c in list(UNET_PRESETS.items())})
+UNET_PRESETS.update(
+    {f"{name}_cond": replace(c, num_classes=NUM_NOTE_CLASSES) for name, c in list(UNET_PRESETS.items())}
+)
 
 
 def timestep_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
