@@ -24,16 +24,13 @@ import types
 import torch
 from torch import nn
 
+from audiodiff_minimal.models.unet1d import count_params
+
 T_STEPS = 1000
 
 
 class PeerUnavailable(RuntimeError):
     """A model in the table cannot be built here (package missing or failing to import)."""
-
-
-def n_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 # --- lucidrains denoising-diffusion-pytorch ---------------------------------------------------
@@ -43,7 +40,7 @@ def import_lucidrains_1d():
     """Import ``denoising_diffusion_pytorch.denoising_diffusion_pytorch_1d`` without torchvision.
 
     The package's ``__init__`` imports its 2-D modules, which import torchvision; a PyPI
-    torchvision beside a CPU torch fails to import (see /work/shared/PEERS.md), and we do not
+    torchvision beside a CPU torch fails to import (see benchmarks/PEERS.md), and we do not
     install it at all. The 1-D module itself needs only torch, einops, accelerate and ema-pytorch,
     so if the normal import fails we register the package as a bare namespace (its ``__init__``
     is not run) and import the 1-D submodule from it.
@@ -131,7 +128,7 @@ def ours_config(target: float, preset: str = "laptop"):
     shape = UNET_PRESETS[preset]
 
     def size(base: int) -> int:
-        return n_params(UNet1D(dataclasses.replace(shape, base=base)))
+        return count_params(UNet1D(dataclasses.replace(shape, base=base)))
 
     sizes = {}  # base -> parameter count, which grows with base; stop once past the target
     for base in range(shape.groups, 16 * shape.groups + 1, shape.groups):  # GroupNorm needs groups | base * mult

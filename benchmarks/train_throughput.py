@@ -25,11 +25,11 @@ import sys
 import time
 from pathlib import Path
 
+import peers  # benchmarks/peers.py: Python puts the script's own folder first on sys.path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers  # noqa: E402  (benchmarks/ is not a package)
+from audiodiff_minimal.models.unet1d import count_params
 
 SR = 8000
 RESULT_TAG = "RESULT "
@@ -121,7 +121,7 @@ def measure(name: str, args: argparse.Namespace) -> dict:
         model = peers.build(name, args.length).to(device)
     except peers.PeerUnavailable as error:
         return row | {"skipped": str(error)}
-    row |= {"model": peers.describe(name, model), "params": peers.n_params(model)}
+    row |= {"model": peers.describe(name, model), "params": count_params(model)}
 
     x0 = toy_notes(args.batch, args.length, sr=SR, seed=0)[0].to(device)  # (B, 1, L), the same clips for all
     schedule = make_schedule("cosine", peers.T_STEPS)

@@ -2,10 +2,10 @@
 
 import ast
 import importlib
+import importlib.util
 import json
 import pkgutil
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -115,13 +115,14 @@ def test_notebook_names_and_solutions():
 
 
 def test_ruff_clean():
-    ruff = shutil.which("ruff")
-    if ruff is None:
+    """ruff from this interpreter's packages, so a venv that is not activated works too."""
+    ruff = [sys.executable, "-m", "ruff"]
+    if importlib.util.find_spec("ruff") is None:
         pytest.fail("ruff is not installed: pip install -e '.[dev]'")
-    check = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
+    check = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     paths = [p for p in ["audiodiff_minimal", "tests", "benchmarks", "conftest.py"] if (ROOT / p).exists()]
-    fmt = subprocess.run([ruff, "format", "--check", *paths], cwd=ROOT, capture_output=True, text=True)
+    fmt = subprocess.run([*ruff, "format", "--check", *paths], cwd=ROOT, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
@@ -132,3 +133,14 @@ def test_package_imports_without_matplotlib_in_numerics():
         "sys.exit('matplotlib' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_nothing_points_outside_the_repository():
+    """A user's clone has no ../shared or /work: the package, tests and benchmarks must not refer to them."""
+    offenders = []
+    for folder in ("audiodiff_minimal", "benchmarks", "tests", "notebooks"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".ipynb", ".md") and path.name != "test_project.py":
+                text = path.read_text()
+                offenders += [f"{path.relative_to(ROOT)}: {m}" for m in re.findall(r"\.\./shared\S*|/work/\S+", text)]
+    assert not offenders, offenders
