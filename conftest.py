@@ -16,3 +16,22 @@ os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures ins
 os.environ.setdefault("PYTHONHASHSEED", "0")
 # OpenMP threads that spin while waiting slow torch down badly when other processes share the cores.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers by kind, so `python -m pytest -m "not notebook"` gives quick feedback (see the README).
+
+    unit: tests/ except the ones below; notebook: every notebook cell (nbval); distributed: torchrun runs;
+    slow: tests that take more than a few seconds each on 2 cores (training, the mutation harness's end-to-end run).
+    """
+    import pytest
+
+    for item in items:
+        path = str(item.fspath)
+        if path.endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebook)
+        elif "test_distributed" in path:
+            item.add_marker(pytest.mark.distributed)
+            item.add_marker(pytest.mark.slow)
+        else:
+            item.add_marker(pytest.mark.unit)
