@@ -13,8 +13,8 @@ imports only from layers below its own (``tests/test_layers.py`` enforces it, so
     0  utils, schedules, audio, fsdd              devices and seeds, noise schedules, WAV files, downloads
 
 Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` unless you set it yourself: OpenMP threads
-that spin while they wait slow torch down 10-15 times on a CPU that other programs share (measured on
-a 2-core machine). It must be set before torch is first imported, so import ``audiodiff_minimal``
+that spin while they wait slow torch down many times on a CPU that other programs share
+(``benchmarks/busy_cpu.py`` measures it). It must be set before torch is first imported, so import ``audiodiff_minimal``
 first (the notebooks do); see the README's troubleshooting section.
 """
 
