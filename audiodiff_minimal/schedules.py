@@ -112,21 +112,6 @@ def alpha_bar_cosine(u: torch.Tensor, s: float = 0.008) -> torch.Tensor:
     return f / f0
 
 
-def alpha_bar_linear(u: torch.Tensor, beta_min: float = 0.1, beta_max: float = 20.0) -> torch.Tensor:
-    """Continuous limit of DDPM's linear schedule (the VP-SDE of Song et al. 2021, Eq. 33).
-
-    alpha_bar(u) = exp(-(beta_min * u + (beta_max - beta_min) * u**2 / 2)); with
-    ``beta_min = 1000 * 1e-4`` and ``beta_max = 1000 * 0.02`` it is the T -> infinity
-    limit of :func:`linear_schedule`.
-    """
-    return torch.exp(-(beta_min * u + 0.5 * (beta_max - beta_min) * u**2))
-
-
-def log_snr_from_alpha_bar(alpha_bar: torch.Tensor) -> torch.Tensor:
-    """log SNR = log(alpha_bar / (1 - alpha_bar)), for discrete or continuous alpha_bar."""
-    return torch.log(alpha_bar) - torch.log1p(-alpha_bar)
-
-
 def gather(a: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Entries ``a[t]`` shaped to broadcast against ``x``.
 
