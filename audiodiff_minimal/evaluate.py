@@ -30,15 +30,14 @@ import scipy.linalg
 import torch
 
 from .data import SCALE_MIDI, SR, TIMBRE_NAMES, TIMBRES, label_to_note, toy_notes
+from .utils import to_numpy
 
 N_HARMONICS = 8
 
 
 def _batch(x) -> np.ndarray:
     """Clips as a float64 array (B, L), from a (B, 1, L) or (B, L) tensor or array, or one (L,) clip."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().double().numpy()
-    x = np.asarray(x, dtype=np.float64)
+    x = to_numpy(x)
     if x.ndim == 3:
         x = x[:, 0]
     return x[None] if x.ndim == 1 else x

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .schedules import Schedule
+from .utils import to_numpy
 
 
 def periodogram(x, sr: int, segment: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -27,7 +28,7 @@ def periodogram(x, sr: int, segment: int | None = None) -> tuple[np.ndarray, np.
     Returns:
         freqs (F,) in Hz from 0 to sr / 2 and S (F,) the power spectrum estimate, F = segment // 2 + 1.
     """
-    x = x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+    x = to_numpy(x)
     x = x.reshape(-1, x.shape[-1])  # (B, L)
     n = segment or x.shape[-1]
     if n > x.shape[-1]:
@@ -49,7 +50,7 @@ def expected_periodogram(cov: torch.Tensor, sr: int) -> tuple[np.ndarray, np.nda
     Returns:
         freqs (L // 2 + 1,) in Hz and the expected periodogram (L // 2 + 1,).
     """
-    cov = cov.detach().cpu().double().numpy()
+    cov = to_numpy(cov)
     n = cov.shape[0]
     window = np.hanning(n + 2)[1:-1]
     window /= np.sqrt(np.mean(window**2))

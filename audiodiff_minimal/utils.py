@@ -5,6 +5,7 @@ seconds: notebooks ask :func:`quick_mode` (or :func:`pick`) for their sizes,
 and the pytest run sets ``AUDIODIFF_QUICK=1`` before any kernel starts.
 """
 
+import math
 import os
 import random
 
@@ -23,6 +24,13 @@ def quick_mode() -> bool:
 def pick(quick, full):
     """Return ``quick`` in quick mode and ``full`` otherwise: ``steps = pick(50, 5000)``."""
     return quick if quick_mode() else full
+
+
+def to_numpy(x, dtype=np.float64) -> np.ndarray:
+    """A tensor (any device, with or without grad) or array-like as a NumPy array of ``dtype``; shape kept."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().to(torch.float64 if dtype == np.float64 else torch.float32).numpy()
+    return np.asarray(x, dtype=dtype)
 
 
 def get_device(name: str | None = None) -> torch.device:
@@ -47,3 +55,11 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds cuda and mps
     return torch.Generator().manual_seed(seed)
+
+
+def cosine_decay(progress: float, min_frac: float) -> float:
+    """Half a cosine from 1 at ``progress`` 0 down to ``min_frac`` at ``progress`` >= 1 (Loshchilov & Hutter 2017).
+
+    The learning-rate factor of every training run (``train.lr_at``, ``models.linear.train_linear_eps``).
+    """
+    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
