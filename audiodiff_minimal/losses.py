@@ -23,8 +23,9 @@ Everything in nats unless a name says bits; :func:`bits_per_sample` converts.
 import math
 
 import torch
+import torch.nn.functional as F
 
-from .forward import q_posterior, q_sample, training_target
+from .forward import q_posterior, q_sample, to_x0_eps, training_target
 from .schedules import Schedule, gather
 
 LOG2 = math.log(2.0)
@@ -34,26 +35,54 @@ REVERSE_VARIANCES = ("beta", "beta_tilde", "optimal")
 # --------------------------------------------------------------------------- the loss we train with
 
 
-def simple_loss(
-    model, x0: torch.Tensor, schedule: Schedule, prediction: str = "eps", t=None, generator=None
+def diffusion_loss(
+    model,
+    x0: torch.Tensor,
+    schedule: Schedule,
+    prediction: str = "eps",
+    generator: torch.Generator | None = None,
+    labels: torch.Tensor | None = None,
+    t: torch.Tensor | None = None,
+    place=None,
 ) -> torch.Tensor:
-    """DDPM's simple loss, Eq. (14): E_{t, eps} ||target - model(x_t, t)||^2, averaged over every number.
+    """The diffusion training loss for any prediction target: DDPM's simple loss, Eq. (14), averaged over every number.
 
+        t ~ Uniform{1..T},  eps ~ N(0, I),  x_t = sqrt(alpha_bar_t) x_0 + sigma_t eps           (DDPM Eq. 4)
+        loss = mean || f_theta(x_t, t) - target ||^2,  target = eps, x_0 or v (forward.training_target)
+
+    t and eps are drawn from ``generator`` on the CPU (the same numbers on every device), then moved.
     Args:
-        model: callable ``model(x_t, t) -> (B, 1, L)`` predicting ``prediction`` ("eps", "x0" or "v").
-        x0: (B, 1, L) clean audio.  t: (B,) int64 in 1..T, drawn uniformly if None.
-        generator: CPU ``torch.Generator`` for t and eps (moved to ``x0.device``).
+        model: callable ``model(x_t, t)`` (or ``model(x_t, t, labels)`` when ``labels`` is given) -> (B, 1, L).
+        x0: (B, 1, L) clean audio.  prediction: "eps", "x0" or "v".  labels: (B,) int64 class labels or None.
+        t: (B,) int64 in 1..T; drawn uniformly if None.
+        place: applied to x0, t, eps and labels once they are drawn (default: move them to ``x0.device``).
+            Data-parallel training passes ``lambda a: shard(a, dist).to(device)``: every rank draws the
+            global batch's t and eps, then keeps its own shard (``distributed.py``).
     Returns:
-        () scalar loss.
+        () scalar loss, float32 or x0's dtype if wider.
     """
     B = x0.shape[0]
     if t is None:
         t = torch.randint(1, schedule.T + 1, (B,), generator=generator)
-    t = t.to(x0.device)
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
-    x_t = q_sample(x0, t, eps, schedule)
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)  # CPU draws, then moved
+    place = place or (lambda a: a.to(x0.device))
+    x0, t, eps = place(x0), place(t), place(eps)
+    x_t = q_sample(x0, t, eps, schedule)  # DDPM Eq. (4)
     target = training_target(x0, eps, t, schedule, prediction)
-    return ((model(x_t, t) - target) ** 2).mean()
+    output = model(x_t, t) if labels is None else model(x_t, t, place(labels))
+    return F.mse_loss(output.to(target.dtype), target)
+
+
+simple_loss = diffusion_loss  # DDPM's name for it (chapter 02 uses it)
+
+
+def autoregressive_loss(model, x0: torch.Tensor) -> torch.Tensor:
+    """Teacher-forced cross-entropy -1/L sum_n log2 p(x_n | x_<n), averaged over clips: bits per sample (chapter 07).
+
+    Args:
+        model: an autoregressive net with ``nll_bits(x0) -> (B, L)`` (``models.wavenet.WaveNet``).  x0: (B, 1, L).
+    """
+    return model.nll_bits(x0).mean()
 
 
 # --------------------------------------------------------------------------- Gaussians
@@ -249,3 +278,42 @@ def linear_gaussian_elbo(W: torch.Tensor, cov: torch.Tensor, schedule: Schedule,
     prior = prior_term(cov, schedule)
     total = prior + diffusion.sum().item() + decoder
     return {"prior": prior, "diffusion": diffusion, "decoder": decoder, "var": var, "total": total}
+
+
+@torch.no_grad()
+def diffusion_nll_bound(
+    model, schedule: Schedule, x0: torch.Tensor, prediction: str = "v", n_t: int = 16, generator=None
+) -> dict:
+    """Monte Carlo DDPM bound (Eq. 2.1) on -log2 P(x0) of 16-bit clips, in bits per sample (chapter 07).
+
+    L_T exactly; sum_{t=2}^T L_{t-1} by stratified sampling (``n_t`` equal strata of 2..T, one random t each,
+    each term weighted by its stratum's size); L_0 with the discretised decoder (DDPM Eq. 13) at var_1 = beta_1.
+    Reverse variances beta_tilde (DDPM Sec. 3.2). The network is only ever asked for x0_hat (forward.to_x0_eps).
+    Args:
+        model: callable (x_t (B, 1, L), t (B,)) -> prediction.  x0: (B, 1, L) audio (quantised to 16 bits here).
+        generator: CPU generator for t and eps (default: seeded with 0).
+    Returns:
+        dict of (B,) float64 bits per sample on x0's device: "prior", "diffusion", "decoder", "total".
+    """
+    g = generator or torch.Generator().manual_seed(0)
+    x0 = quantize(x0, 16)
+    B, L, T, dev = x0.shape[0], x0.shape[-1], schedule.T, x0.device
+    var = reverse_variance(schedule, "beta_tilde")
+    to_bits = 1 / (L * LOG2)
+    ab_T = schedule.alpha_bar[T].double().item()
+    prior = 0.5 * (ab_T * x0.double() ** 2 + (1 - ab_T) - 1 - math.log(1 - ab_T)).flatten(1).sum(1)  # L_T
+
+    def x0_hat_at(t):  # (B,) CPU steps -> x_t and the network's x0_hat, both on x0's device
+        t = t.to(dev)
+        x_t = q_sample(x0, t, torch.randn(x0.shape, generator=g).to(x0), schedule)  # float32 draws, as always
+        return t, x_t, to_x0_eps(model(x_t, t), x_t, t, schedule, prediction)[0]
+
+    edges = torch.linspace(2, T + 1, n_t + 1).long()  # strata [edges[i], edges[i + 1]) of 2..T
+    diffusion = torch.zeros(B, dtype=torch.float64, device=dev)
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        t, x_t, x0_hat = x0_hat_at(torch.randint(lo, hi, (B,), generator=g))
+        diffusion += (hi - lo) * diffusion_term(x0, x_t, t, x0_hat, var, schedule).double()
+    _, _, x0_hat = x0_hat_at(torch.ones(B, dtype=torch.long))  # mu_theta at t = 1 is x0_hat itself
+    decoder = discretized_gaussian_nll(x0, x0_hat, var[1].item()).flatten(1).sum(1)
+    out = {"prior": prior * to_bits, "diffusion": diffusion * to_bits, "decoder": decoder * to_bits}
+    return {**out, "total": sum(out.values())}

@@ -1,16 +1,23 @@
-"""The training loop: simple loss, AdamW, warm-up + cosine LR, EMA, exact resume (chapter ``04_unet_on_gpu``).
+"""One training loop for every model: warm-up + cosine LR, EMA, exact resume (chapter ``04_unet_on_gpu``).
 
-One step (DDPM Algorithm 1, with any prediction target):
+:func:`train` takes a built module, a loss, a batch source and a stop rule, and runs the one loop that
+every model in the book uses (the U-Net, the WaveNet of chapter 07, the equal-time benchmark)::
+
+    state = train(model, loss, batches, Stop(steps=8000), state, lr=1e-3, warmup=200, ema_decay=0.999)
+
+One step of a diffusion model (DDPM Algorithm 1, any prediction target; ``losses.diffusion_loss``):
     x_0 ~ data,  t ~ Uniform{1..T},  eps ~ N(0, I),  x_t = sqrt(alpha_bar_t) x_0 + sigma_t eps  (DDPM Eq. 4)
     loss = || f_theta(x_t, t) - target ||^2,  target = eps, x_0 or v = sqrt(alpha_bar_t) eps - sigma_t x_0
-Every random draw comes from a seeded generator whose state is saved in the checkpoint, so
-``--resume`` continues exactly where a run stopped (bit-identical weights on CPU).
+Every random draw comes from a seeded generator held by the :class:`TrainState` (with the optimizer, the
+EMA weights, the step and the losses), which saves and loads as a whole, so ``--resume`` continues exactly
+where a run stopped (bit-identical weights on CPU).
 
 Several processes (chapter ``08``): under ``torchrun --nproc_per_node N`` every rank draws the same
 global batch of ``batch_size`` clips from the same generators, keeps its own 1/N shard
 (``distributed.shard``), and DDP averages the gradients; so the run equals a single process with the
 same global batch, the generator states stay equal on every rank, and resume works unchanged.
-Rank 0 alone writes checkpoints and shows progress.
+Rank 0 alone writes checkpoints and shows progress. The process group is joined and left by the
+command line (``cli.py``); :func:`train_unet` takes the resulting :class:`distributed.Dist`.
 
 Class-conditional nets (``UNetConfig.num_classes > 0``, chapter ``06``) also get the label of
 each toy note, ``pitch * 4 + timbre``; with probability ``cond_dropout`` a label is replaced by
@@ -25,30 +32,41 @@ References:
 """
 
 import copy
-import math
 import time
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, load_into, load_training_state, read_config
-from .checkpoint import save_checkpoint as write_checkpoint
-from .data import WavFolder, draw_toy_notes
+from .checkpoint import (
+    SHIPPED_CHECKPOINT,
+    CheckpointError,
+    Record,
+    check_finite,
+    load_checkpoint,
+    read_record,
+    read_state,
+    read_weights,
+    save_checkpoint,
+)
+from .data import LENGTH, SR, WavFolder, draw_toy_notes
 from .distributed import Dist, barrier, cleanup, init_distributed, mean_across_ranks, shard
-from .forward import q_sample, training_target
 from .guidance import NUM_NOTE_CLASSES, drop_labels, note_label
+from .losses import autoregressive_loss, diffusion_loss
 from .models.unet1d import UNET_PRESETS, UNet1D, UNetConfig
+from .models.wavenet import WaveNet
 from .schedules import make_schedule
+from .utils import cosine_decay, get_device
 
-__all__ = ["SHIPPED_CHECKPOINT", "TRAIN_PRESETS", "TrainConfig", "load_checkpoint", "train", "train_command"]
+__all__ = ["TRAIN_PRESETS", "Stop", "TrainConfig", "TrainResult", "TrainState", "train", "train_unet", "train_wavenet"]
+__all__ += ["SHIPPED_CHECKPOINT", "load_checkpoint", "train_command"]  # LEGACY names, until the callers move
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything about a training run except the network's shape (that is :class:`UNetConfig`)."""
+    """Everything about a U-Net training run except the network's shape (that is :class:`UNetConfig`)."""
 
     schedule: str = "cosine"  # noise schedule name (schedules.make_schedule)
     T: int = 1000  # number of diffusion steps
@@ -83,17 +101,21 @@ TRAIN_PRESETS = {
 TRAIN_PRESETS.update({f"{name}_cond": replace(c, cond_dropout=0.1) for name, c in list(TRAIN_PRESETS.items())})
 
 
-def cosine_decay(progress: float, min_frac: float) -> float:
-    """Half a cosine from 1 at ``progress`` 0 down to ``min_frac`` at ``progress`` >= 1 (Loshchilov & Hutter 2017)."""
-    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+# --------------------------------------------------------------------------- learning rate, EMA, stop rule
+
+
+def warmup_cosine(step: int, progress: float, lr: float, warmup: int, min_frac: float) -> float:
+    """The learning rate of optimizer step ``step`` (1-based): lr * step / warmup for the first ``warmup`` steps,
+    then half a cosine from lr to lr * min_frac as ``progress`` (the fraction of the decay phase done) goes 0 -> 1."""
+    if step <= warmup:
+        return lr * step / warmup
+    return lr * cosine_decay(progress, min_frac)
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
-    """Learning rate for optimizer step ``step`` (1-based): linear warm-up, then cosine to lr * min_lr_frac."""
-    if step <= config.warmup:
-        return config.lr * step / max(config.warmup, 1)
+    """Learning rate for optimizer step ``step`` (1-based) of a run of ``config.steps`` steps."""
     progress = (step - config.warmup) / max(config.steps - config.warmup, 1)
-    return config.lr * cosine_decay(progress, config.min_lr_frac)
+    return warmup_cosine(step, progress, config.lr, config.warmup, config.min_lr_frac)
 
 
 def ema_decay_at(step: int, decay: float) -> float:
@@ -108,6 +130,210 @@ def ema_update(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float)
         p_ema.lerp_(p.detach(), 1 - decay)
 
 
+@dataclass(frozen=True)
+class Stop:
+    """When a run ends: after ``steps`` optimizer steps, or once ``cpu_s`` seconds of this process's CPU time
+    (``time.process_time``) went into training steps. The cosine of the learning rate ends there too.
+    ``until``: stop after this step as if interrupted (a resumed run continues the same schedule)."""
+
+    steps: int | None = None
+    cpu_s: float | None = None
+    until: int | None = None
+
+    def __post_init__(self):
+        if (self.steps is None) == (self.cpu_s is None):
+            raise ValueError(f"Stop: give steps or cpu_s, not both or neither (got steps={self.steps}, "
+                             f"cpu_s={self.cpu_s})")  # fmt: skip
+        if (self.steps or 1) < 1 or (self.cpu_s is not None and not self.cpu_s > 0):
+            raise ValueError(f"Stop: steps={self.steps} / cpu_s={self.cpu_s} must be positive")
+
+    def done(self, state: "TrainState") -> bool:
+        if self.until is not None and state.step >= self.until:
+            return True
+        return state.step >= self.steps if self.steps is not None else state.cpu_time_s >= self.cpu_s
+
+    def progress(self, step: int, cpu_s: float, warmup: int) -> float:
+        """The fraction of the cosine phase done at optimizer step ``step``, ``cpu_s`` CPU seconds in."""
+        if self.steps is not None:
+            return (step - warmup) / max(self.steps - warmup, 1)
+        return cpu_s / self.cpu_s
+
+
+# --------------------------------------------------------------------------- the training state
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to continue exactly; :meth:`state_dict` / :meth:`load_state_dict` as a whole.
+
+    ``generators`` are the run's seeded CPU generators by name (the batch source and the loss draw from
+    the same objects, so loading restores their streams); torch's global RNG (dropout, WAV crops) and
+    CUDA's are saved as well.
+    """
+
+    optimizer: torch.optim.Optimizer
+    ema: torch.nn.Module | None = None  # the EMA copy of the model (None: no EMA)
+    generators: dict[str, torch.Generator] = field(default_factory=dict)
+    step: int = 0  # optimizer steps taken
+    losses: list[float] = field(default_factory=list)  # the loss of every step since step 1
+    wall_time_s: float = 0.0  # seconds spent in training steps (time.perf_counter)
+    cpu_time_s: float = 0.0  # CPU seconds spent in training steps (time.process_time)
+
+    def _device(self) -> torch.device:
+        return self.optimizer.param_groups[0]["params"][0].device
+
+    def state_dict(self) -> dict:
+        rng = {name: g.get_state() for name, g in self.generators.items()} | {"torch": torch.get_rng_state()}
+        if self._device().type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self._device())
+        return {"optimizer": self.optimizer.state_dict(), "ema": self.ema.state_dict() if self.ema else None,
+                "rng": rng, "step": self.step, "losses": list(self.losses), "wall_time_s": self.wall_time_s,
+                "cpu_time_s": self.cpu_time_s}  # fmt: skip
+
+    def load_state_dict(self, state: dict, where: str | Path = "training state") -> None:
+        """Restore everything; every floating-point tensor is checked finite first (naming ``where``)."""
+        check_finite(dict(_tensors(state)), str(where))
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        for name, g in self.generators.items():
+            if name in state["rng"]:  # "label" is absent in runs saved before label dropout existed
+                g.set_state(state["rng"][name])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and self._device().type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self._device())
+        self.step, self.losses = state["step"], list(state["losses"])
+        self.wall_time_s, self.cpu_time_s = state["wall_time_s"], state.get("cpu_time_s", 0.0)
+
+
+def _tensors(tree, prefix: str = ""):
+    """(name, tensor) for every tensor in nested dicts and lists, names like ``ema.down.0.weight``."""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list | tuple) else ()
+    for key, value in items:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, torch.Tensor):
+            yield name, value
+        else:
+            yield from _tensors(value, name)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+class Diverged(FloatingPointError):
+    """The loss or the weights stopped being finite; ``step`` is the step that failed."""
+
+    def __init__(self, message: str, step: int, loss: float):
+        super().__init__(message)
+        self.step, self.loss = step, loss
+
+
+def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, state: TrainState, lr: float, grad_clip: float | None,
+                   ema_decay: float) -> None:  # fmt: skip
+    """Backward, clip the global gradient norm, one optimizer step at ``lr``, then the EMA (if the state has one)."""
+    state.step += 1
+    for group in state.optimizer.param_groups:
+        group["lr"] = lr
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()  # with DDP: gradients averaged over the ranks = the global batch's gradient (Eq. 8.1)
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    state.optimizer.step()
+    if state.ema is not None:
+        ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))
+
+
+def train(
+    model: torch.nn.Module,
+    loss: Callable,
+    batches: Callable | None = None,
+    stop: Stop | None = None,
+    state: TrainState | None = None,
+    *,
+    lr: float = 1e-3,
+    warmup: int = 0,
+    min_lr_frac: float = 0.1,
+    grad_clip: float | None = 1.0,
+    ema_decay: float = 0.999,
+    dist: Dist | None = None,
+    bf16: bool = False,
+    compile: bool = False,
+    save: Callable[[TrainState], None] | None = None,
+    save_every: int = 0,
+    progress: bool = True,
+    desc: str = "train",
+    **legacy,
+) -> TrainState:
+    """The training loop: ``loss(net, batches())`` -> backward -> clip -> optimizer step -> EMA, until ``stop``.
+
+    Args:
+        model: a built module on its device.  loss: ``loss(net, batch) -> () tensor`` (``losses.py``).
+        batches: ``batches() -> batch``, drawing from the state's generators.  stop: a :class:`Stop`.
+        state: optimizer, EMA, generators, step (default: AdamW without weight decay and no EMA).
+        lr, warmup, min_lr_frac: the learning rate (:func:`warmup_cosine`).  grad_clip: max global norm (None: off).
+        ema_decay: the EMA's decay (:func:`ema_decay_at`).  dist: the process group (default: one process).
+        bf16: bfloat16 autocast (CUDA only).  compile: ``torch.compile`` the net.
+        save: called with the state on rank 0 every ``save_every`` steps and when the run stops.
+    Returns:
+        the state (also updated in place).
+    Raises:
+        Diverged (a FloatingPointError) when the loss or, at a save, the weights stop being finite.
+    """
+    if isinstance(model, UNetConfig):  # LEGACY train(unet_config, train_config, data, out, resume, ...): notebooks
+        kwargs = {k: v for k, v in zip(("data", "out", "resume"), (batches, stop, state), strict=True) if v is not None}
+        return train_unet(model, loss, **kwargs, **legacy, progress=progress)
+    if legacy or batches is None or stop is None:
+        raise TypeError(f"train(model, loss, batches, stop, ...) needs batches and stop; unexpected: {sorted(legacy)}")
+    device = next(model.parameters()).device
+    d = dist or Dist(0, 1, device)
+    state = state or TrainState(torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0))
+    net = model if d.world_size == 1 else torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)  # fmt: skip
+    net = torch.compile(net) if compile else net
+    by_time = stop.cpu_s is not None
+    total = round(stop.cpu_s) if by_time else min(stop.steps, stop.until or stop.steps)
+    bar = tqdm(total=total, initial=min(round(state.cpu_time_s), total) if by_time else state.step,
+               disable=not (progress and d.is_main), desc=desc, unit="CPU s" if by_time else "step")  # fmt: skip
+    model.train()
+    while not stop.done(state):
+        wall, cpu = time.perf_counter(), time.process_time()
+        step_lr = warmup_cosine(state.step + 1, stop.progress(state.step + 1, state.cpu_time_s, warmup), lr, warmup,
+                                min_lr_frac)  # fmt: skip
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda"):
+            value = loss(net, batches())
+        global_loss = mean_across_ranks(value.detach(), d)  # the global batch's mean (equal shards)
+        if not torch.isfinite(global_loss):  # the same verdict on every rank, before the step is taken
+            raise Diverged(f"loss is {global_loss.item()} at step {state.step + 1} (lr {step_lr:.3g}); "
+                           "lower the learning rate or check the data", state.step + 1, global_loss.item())  # fmt: skip
+        optimizer_step(model, value, state, step_lr, grad_clip, ema_decay)
+        state.losses.append(global_loss.item())
+        state.wall_time_s += time.perf_counter() - wall
+        state.cpu_time_s += time.process_time() - cpu
+        bar.update(min(round(state.cpu_time_s), total) - bar.n if by_time else 1)
+        if state.step % 10 == 0:
+            bar.set_postfix(loss=f"{sum(state.losses[-10:]) / 10:.4f}")
+        if save is not None and (state.step % save_every == 0 or stop.done(state)):
+            _check_weights(model, state)  # on every rank: all of them stop together
+            if d.is_main:
+                save(state)
+            barrier(d)  # no rank runs ahead of a checkpoint
+    bar.close()
+    return state
+
+
+def _check_weights(model: torch.nn.Module, state: TrainState) -> None:
+    weights = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if state.ema is not None:
+        weights |= {f"ema.{k}": v for k, v in state.ema.state_dict().items()}
+    try:
+        check_finite(weights, f"step {state.step}")
+    except FloatingPointError as err:
+        raise Diverged(f"weights not finite: {err}; lower the learning rate", state.step, float("nan")) from None
+
+
+# --------------------------------------------------------------------------- the U-Net
+
+
 def batch_source(
     data: str | Path, config: TrainConfig, generator: torch.Generator, labels: bool = False, verbose: bool = True
 ):
@@ -116,7 +342,7 @@ def batch_source(
     ``data="toy"`` draws fresh toy notes (random pitch, timbre, phase, envelope) every call;
     any other value is a folder of audio files (``data.WavFolder``, random crops).
     With ``labels=True`` (toy notes only), ``draw(B)`` returns ``(x0, labels)``: the clips and their
-    (B,) int64 classes ``guidance.note_label(pitch, timbre)``, from the very same random draws.
+    (B,) int64 classes ``note_label(pitch, timbre)``, from the very same random draws.
     """
     if str(data) == "toy":
 
@@ -150,29 +376,26 @@ def batch_source(
 def mean_loss(
     model, x0: torch.Tensor, schedule, prediction: str, n_t: int = 8, seed: int = 0, labels: torch.Tensor | None = None
 ) -> float:
-    """The simple loss averaged over clips ``x0`` (B, 1, L) and ``n_t`` evenly spaced steps, with seeded eps.
+    """The diffusion loss averaged over clips ``x0`` (B, 1, L) and ``n_t`` evenly spaced steps, with seeded eps.
 
     A fixed yardstick for comparing models (the training loss is noisy: it depends on the random t).
     ``model`` is any callable ``model(x_t, t)``; ``lambda x_t, t: 0 * x_t`` gives the loss of predicting zero.
     ``labels`` (B,) int64: call ``model(x_t, t, labels)`` instead (a class-conditional net).
+    Clips and labels go to the model's device (a module's parameters), t and eps follow them.
     """
     g = torch.Generator().manual_seed(seed)
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
-    device = params[0].device if params else x0.device
-    total = 0.0
+    x0 = x0.to(params[0].device) if params else x0
+    total = 0
     for t_value in torch.linspace(1, schedule.T, n_t).round().long().tolist():
         t = torch.full((x0.shape[0],), t_value, dtype=torch.long)
-        eps = torch.randn(x0.shape, generator=g)
-        x_t = q_sample(x0, t, eps, schedule)
-        target = training_target(x0, eps, t, schedule, prediction)
-        args = (x_t.to(device), t.to(device)) + (() if labels is None else (labels.to(device),))
-        total += F.mse_loss(model(*args).float().cpu(), target).item()
-    return total / n_t
+        total = total + diffusion_loss(model, x0, schedule, prediction, g, labels, t=t).float()
+    return (total / n_t).item()
 
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns: both models (on the training device), the loss log and the speed."""
+    """What :func:`train_unet` returns: both models (on the training device), the loss log and the speed."""
 
     model: UNet1D  # raw weights
     ema_model: UNet1D  # EMA weights: sample with these
@@ -182,40 +405,63 @@ class TrainResult:
     out: Path | None
 
 
-def train(
+def _saved_train_config(record: Record, out: Path) -> TrainConfig:
+    try:
+        return TrainConfig(**record.train)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{out / 'config.json'}: the training config is not a TrainConfig: {err}") from err
+
+
+def _where_saved(out: Path | None) -> str:
+    """Where the last good checkpoint is, as it stands on disk (for the message of a failed run)."""
+    if out is None:
+        return "nothing was saved (no out folder)"
+    if not (out / "config.json").is_file():
+        return f"no checkpoint was written to {out}"
+    return f"the last good checkpoint, step {read_record(out).step}, is kept in {out}"
+
+
+def train_unet(
     unet_config: UNetConfig,
     config: TrainConfig,
     data: str | Path = "toy",
     out: str | Path | None = None,
     resume: bool = False,
     device: str | torch.device | None = None,
+    dist: Dist | None = None,
     until: int | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train a :class:`UNet1D` with the simple diffusion loss; checkpoint into ``out``.
+    """Train a :class:`UNet1D` with the diffusion loss; checkpoint into ``out``.
 
     Args:
         unet_config: the network.  config: the run.  data: "toy" or a folder of audio files.
         out: checkpoint folder (None: keep nothing on disk).  resume: continue from the checkpoint in
             ``out`` (its TrainConfig is used, except ``steps``, which ``config`` may change).
-        device: default :func:`get_device`; under torchrun each rank takes its own GPU (or the CPU).
+        device: default :func:`get_device`; ignored when ``dist`` is given (its device is used).
+        dist: this process's place in a torchrun group (``distributed.init_distributed``, called by the CLI);
+            default one process.
         until: stop after this step as if interrupted (a later ``resume=True`` call continues exactly).
         progress: show a tqdm bar (rank 0 only).
     Raises:
-        FloatingPointError if the loss or the weights stop being finite; the last good checkpoint stays.
+        FloatingPointError if the loss or the weights stop being finite; the message says what is on disk.
     """
-    d: Dist = init_distributed(str(device) if device is not None else None)  # one process unless under torchrun
+    d = dist or Dist(0, 1, get_device(str(device) if device is not None else None))
     device = d.device
     if config.batch_size % d.world_size:
         raise ValueError(f"batch_size {config.batch_size} (the global batch) must be divisible by the "
                          f"{d.world_size} processes")  # fmt: skip
     out = Path(out) if out is not None else None
-    has_ckpt = out is not None and (out / "config.json").is_file()
-    if has_ckpt and not resume:
+    record = read_record(out) if out is not None and (out / "config.json").is_file() else None
+    if record is not None and not resume:
         raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True (--resume) or choose another out")
-    if resume and has_ckpt:
-        saved = read_config(out)
-        config = replace(TrainConfig(**saved["train"]), steps=config.steps)
+    if record is not None:
+        saved = UNetConfig(**record.model) if record.kind == "unet" else record.model
+        if saved != unet_config:
+            raise ValueError(f"checkpoint {out} holds a UNet1D with {saved}, but this run asks for {unet_config}")
+        if str(data) != record.data:
+            raise ValueError(f"checkpoint {out} was trained on data={record.data}, not {data}; resume with that data")
+        config = replace(_saved_train_config(record, out), steps=config.steps)
     conditional = unet_config.num_classes > 0
     if conditional and unet_config.num_classes < NUM_NOTE_CLASSES:
         raise ValueError(f"UNetConfig(num_classes={unet_config.num_classes}) is too small for the "
@@ -223,121 +469,113 @@ def train(
     if config.cond_dropout > 0 and not conditional:
         raise ValueError(f"cond_dropout={config.cond_dropout} needs a class-conditional UNetConfig (num_classes > 0)")
     torch.manual_seed(config.seed)  # the initial weights and dropout
-    model = UNet1D(unet_config)
-    g_data, g_noise = torch.Generator().manual_seed(config.seed), torch.Generator().manual_seed(config.seed + 1)
-    g_label = torch.Generator().manual_seed(config.seed + 2)  # label-dropout coins (conditional nets only)
+    model = UNet1D(unet_config).to(device)
+    g = {name: torch.Generator().manual_seed(config.seed + i) for i, name in enumerate(("data", "noise", "label"))}
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    ema_model = copy.deepcopy(model).requires_grad_(False)
-    step, losses, wall = 0, [], 0.0
-    if resume and has_ckpt:
-        load_into(model, out, ema=False)  # raises naming both configs on a mismatch
-        load_into(ema_model, out, ema=True)
-        state = load_training_state(out)
-        opt.load_state_dict(state["optimizer"])
-        step, wall = state["step"], state["wall_time_s"]
-        g_data.set_state(state["rng"]["data"])
-        g_noise.set_state(state["rng"]["noise"])
-        if "label" in state["rng"]:  # absent in checkpoints saved before label dropout existed
-            g_label.set_state(state["rng"]["label"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if "cuda" in state["rng"] and device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
-        losses = list(state["losses"])
+    state = TrainState(opt, copy.deepcopy(model).requires_grad_(False).eval(), g)
+    if record is not None:
+        model.load_state_dict(read_weights(out, record, ema=False))
+        ema_weights = read_weights(out, record, ema=True)  # checked too, though the state holds the EMA
+        state.load_state_dict({"ema": ema_weights} | read_state(out), out / "optimizer.pt")  # format 1: no "ema"
     elif resume and d.is_main:
         print(f"{out}: no checkpoint yet, starting from step 0")
-    model.to(device).train()
-    ema_model.to(device).eval()
-    net = model
-    if d.world_size > 1:  # averages the gradients over the ranks during backward
+    schedule = make_schedule(config.schedule, config.T)
+    draw = batch_source(data, config, g["data"], labels=conditional, verbose=d.is_main)
+
+    def batches():  # the global batch, drawn alike on every rank: (B, 1, L) and (B,) labels or None
+        if not conditional:
+            return draw(config.batch_size), None
+        x0, labels = draw(config.batch_size)
+        return x0, drop_labels(labels, config.cond_dropout, unet_config.null_label, g["label"])  # Ho & Salimans Alg. 1
+
+    def loss(net, batch):  # this rank's shard of the global batch, on its device
+        x0, labels = batch
+        return diffusion_loss(net, x0, schedule, config.prediction, g["noise"], labels,
+                              place=lambda a: shard(a, d).to(device))  # fmt: skip
+
+    def save(state):
+        record = Record("unet", state.step, config.sr, config.length, asdict(unet_config), asdict(config),
+                        config.prediction, schedule.to_dict(), str(data), state.wall_time_s)  # fmt: skip
+        log = {"step": list(range(1, len(state.losses) + 1)), "loss": state.losses}
+        weights = {"model": state.ema.state_dict(), "model_raw": model.state_dict()}
+        save_checkpoint(out, record, weights, state.state_dict(), log)
+
+    if d.world_size > 1:
         print(f"rank {d.rank} of {d.world_size} on {device}: {config.batch_size // d.world_size} of the "
               f"{config.batch_size} clips of every global batch", flush=True)  # fmt: skip
-        ids = [device.index] if device.type == "cuda" else None
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    net = torch.compile(net) if config.compile else net
-    schedule = make_schedule(config.schedule, config.T)
-    draw = batch_source(data, config, g_data, labels=conditional, verbose=d.is_main)
-    use_bf16 = config.bf16 and device.type == "cuda"
-
-    def save():
-        if not all(torch.isfinite(p).all() for p in model.parameters()):  # the same on every rank
-            raise FloatingPointError(
-                f"weights not finite at step {step}; lower the learning rate; kept the last good checkpoint in {out}"
-            )
-        if not d.is_main:  # one checkpoint writer
-            return
-        rng = {"data": g_data.get_state(), "noise": g_noise.get_state(), "label": g_label.get_state(),
-               "torch": torch.get_rng_state()}  # fmt: skip
-        if device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(device)
-        info = {"format_version": 1, "step": step, "prediction": config.prediction, "sr": config.sr,
-                "length": config.length, "unet": asdict(unet_config), "train": asdict(config),
-                "schedule": schedule.to_dict(), "data": str(data), "wall_time_s": wall}  # fmt: skip
-        write_checkpoint(out, {
-            "model.safetensors": ema_model.state_dict(), "model_raw.safetensors": model.state_dict(),
-            "optimizer.pt": {"optimizer": opt.state_dict(), "step": step, "rng": rng, "losses": losses,
-                             "wall_time_s": wall},
-            "loss_log.json": {"step": list(range(1, len(losses) + 1)), "loss": losses},
-            "config.json": info})  # fmt: skip
-
-    last = min(config.steps, until) if until is not None else config.steps
-    bar = tqdm(total=last, initial=step, disable=not (progress and d.is_main), desc="train", unit="step")
-    t_start, n_done = time.perf_counter(), 0
-    while step < last:
-        t0 = time.perf_counter()
-        # The global batch, drawn alike on every rank; each rank then keeps its shard (all of it for one process).
-        x0, labels = draw(config.batch_size) if conditional else (draw(config.batch_size), None)  # (B, 1, L), (B,)
-        if conditional:  # label dropout, Ho & Salimans (2022) Algorithm 1
-            labels = shard(drop_labels(labels, config.cond_dropout, unet_config.null_label, g_label), d).to(device)
-        t = torch.randint(1, config.T + 1, (config.batch_size,), generator=g_noise)
-        eps = torch.randn(x0.shape, generator=g_noise)  # drawn on the CPU: same numbers on every device
-        x0, t, eps = shard(x0, d).to(device), shard(t, d).to(device), shard(eps, d).to(device)  # (B/N, 1, L)
-        x_t = q_sample(x0, t, eps, schedule)  # DDPM Eq. (4)
-        target = training_target(x0, eps, t, schedule, config.prediction)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            output = net(x_t, t) if labels is None else net(x_t, t, labels)
-        loss = F.mse_loss(output.float(), target)  # DDPM Eq. (14) for eps; same form for x0 and v; this shard
-        global_loss = mean_across_ranks(loss.detach(), d)  # the mean over the global batch (equal shards)
-        if not torch.isfinite(global_loss):  # the same verdict on every rank
-            where = f"the last good checkpoint in {out} is kept" if out is not None else "nothing was saved"
-            raise FloatingPointError(f"loss is {global_loss.item()} at step {step + 1} "
-                                     f"(lr {lr_at(step + 1, config):.3g}); "
-                                     f"lower the learning rate or check the data; {where}")  # fmt: skip
-        step += 1
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, config)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # with DDP: gradients averaged over the ranks = the global batch's gradient (Eq. 8.1)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        opt.step()
-        ema_update(ema_model, model, ema_decay_at(step, config.ema_decay))
-        losses.append(global_loss.item())
-        wall += time.perf_counter() - t0
-        n_done += 1
-        bar.update(1)
-        if step % 10 == 0:
-            bar.set_postfix(loss=f"{sum(losses[-10:]) / 10:.4f}")
-        if out is not None and (step % config.save_every == 0 or step == last):
-            save()
-            barrier(d)  # no rank runs ahead of a checkpoint
-    bar.close()
-    elapsed = time.perf_counter() - t_start
-    return TrainResult(model, ema_model, losses, step, n_done * config.batch_size / max(elapsed, 1e-9), out)
+    step0, wall0 = state.step, state.wall_time_s
+    try:
+        train(model, loss, batches, Stop(steps=config.steps, until=until), state, lr=config.lr, warmup=config.warmup,
+              min_lr_frac=config.min_lr_frac, grad_clip=config.grad_clip, ema_decay=config.ema_decay, dist=d,
+              bf16=config.bf16, compile=config.compile, save=save if out is not None else None,
+              save_every=config.save_every, progress=progress)  # fmt: skip
+    except FloatingPointError as err:
+        raise FloatingPointError(f"{err}; {_where_saved(out)}") from err
+    speed = (state.step - step0) * config.batch_size / max(state.wall_time_s - wall0, 1e-9)
+    return TrainResult(model, state.ema, state.losses, state.step, speed, out)
 
 
 def train_command(
     config: str, data: str, out: str, resume: bool = False, steps: int | None = None, device: str | None = None
 ) -> TrainResult:
-    """``python -m audiodiff_minimal train --config NAME --data toy|PATH --out runs/NAME [--resume] [--steps N]``."""
+    """LEGACY ``python -m audiodiff_minimal train ...`` (until ``__main__`` calls ``cli.train_cmd``)."""
     if config not in TRAIN_PRESETS:
         raise ValueError(f"unknown config {config!r}; choose one of {sorted(TRAIN_PRESETS)}")
     train_config = TRAIN_PRESETS[config] if steps is None else replace(TRAIN_PRESETS[config], steps=steps)
     if resume and steps is None and (Path(out) / "config.json").is_file():
-        train_config = replace(train_config, steps=read_config(out)["train"]["steps"])
-    result = train(UNET_PRESETS[config], train_config, data, out, resume=resume, device=device)
-    d = init_distributed(device)  # the process group train() joined (or one process)
-    tail = result.losses[-100:]
-    if d.is_main:
-        print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / max(len(tail), 1):.4f}, "
-              f"{result.samples_per_s:.1f} samples/s over {d.world_size} process(es); checkpoint in {out}")  # fmt: skip
-    cleanup(d)
+        train_config = replace(train_config, steps=read_record(out).train["steps"])
+    d = init_distributed(device)  # the entry point joins the process group (or one process) ...
+    try:
+        result = train_unet(UNET_PRESETS[config], train_config, data, out, resume=resume, dist=d)
+        tail = result.losses[-100:]
+        if d.is_main:
+            print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / max(len(tail), 1):.4f}, "
+                  f"{result.samples_per_s:.1f} samples/s over {d.world_size} process(es); "
+                  f"checkpoint in {out}")  # fmt: skip
+    finally:
+        cleanup(d)  # ... and leaves it
     return result
+
+
+# --------------------------------------------------------------------------- the WaveNet (chapter 07)
+
+
+def train_wavenet(
+    model: WaveNet,
+    steps: int,
+    batch: int = 8,
+    lr: float = 2e-3,
+    length: int = LENGTH,
+    sr: int = SR,
+    seed: int = 0,
+    out: str | Path | None = None,
+    save_every: int = 100,
+    progress: bool = True,
+) -> list[float]:
+    """Teacher-forced cross-entropy (``losses.autoregressive_loss``) on fresh toy notes with :func:`train`:
+    AdamW without weight decay, cosine decay to lr / 10, no warm-up, grad clip 1, no EMA.
+
+    Returns the loss (bits per mu-law sample) at every step; saves to ``out`` (a checkpoint of kind
+    "wavenet", ``registry.load_model`` reads it) every ``save_every`` steps and at the end.
+    """
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    dev = next(model.parameters()).device
+    state = TrainState(torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0), None, {"data": g})
+    recipe = {"batch": batch, "lr": lr, "length": length, "sr": sr, "seed": seed, "steps": steps}
+    save = (lambda s: save_wavenet(model, out, s.step, recipe, s.losses)) if out is not None else None
+    train(model, autoregressive_loss, lambda: draw_toy_notes(batch, length, sr, g)[0].to(dev), Stop(steps=steps),
+          state, lr=lr, warmup=0, min_lr_frac=0.1, grad_clip=1.0, save=save, save_every=save_every,
+          progress=progress, desc="WaveNet training")  # fmt: skip
+    model.eval()
+    return state.losses
+
+
+def save_wavenet(
+    model: WaveNet, out: str | Path, step: int, train: dict | None = None, losses: list | None = None
+) -> None:
+    """Save a WaveNet checkpoint (kind "wavenet") into folder ``out``, atomically (``checkpoint.save_checkpoint``)."""
+    train = train or {}
+    record = Record("wavenet", step, train.get("sr", SR), train.get("length", LENGTH), asdict(model.config), train)
+    log = {"step": list(range(1, len(losses) + 1)), "loss": losses} if losses is not None else None
+    save_checkpoint(out, record, {"model": model.state_dict()}, log=log)

@@ -5,21 +5,19 @@ import math
 import pytest
 import torch
 
-from audiodiff_minimal.checkpoint import CheckpointError
+from audiodiff_minimal.checkpoint import CheckpointError, read_record
 from audiodiff_minimal.data import draw_toy_notes
-from audiodiff_minimal.losses import quantize
+from audiodiff_minimal.losses import diffusion_nll_bound, quantize
 from audiodiff_minimal.models.wavenet import (
     WaveNet,
     WaveNetConfig,
     bits_per_pcm_sample,
-    diffusion_nll_bound,
-    load_wavenet,
     mu_law_bin_counts,
     mu_law_decode,
     mu_law_encode,
-    save_wavenet,
-    train_wavenet,
 )
+from audiodiff_minimal.registry import load_model
+from audiodiff_minimal.train import save_wavenet, train_wavenet
 
 TINY = WaveNetConfig(channels=8, skip=16, n_dilations=4, stacks=2)
 
@@ -102,24 +100,41 @@ def test_training_reduces_loss_and_is_deterministic():
     runs = []
     for _ in range(2):
         model = tiny()
-        runs.append(train_wavenet(model, steps=30, batch=2, lr=5e-3, length=512, progress=False))
+        runs.append(train_wavenet(model, steps=40, batch=2, lr=5e-3, length=512, progress=False))
     assert runs[0] == runs[1]
     assert sum(runs[0][-5:]) / 5 < sum(runs[0][:5]) / 5 - 0.5
 
 
-def test_checkpoint_round_trip_and_config_mismatch(tmp_path):
+def test_training_saves_a_wavenet_record_that_loads(tmp_path):
+    model = tiny()
+    losses = train_wavenet(model, steps=4, batch=2, length=256, out=tmp_path / "run", save_every=3, progress=False)
+    record = read_record(tmp_path / "run")
+    assert (record.kind, record.step, record.length, record.prediction, record.schedule) == ("wavenet", 4, 256, None, None)
+    assert record.train["steps"] == 4 and record.model == {**record.model, "channels": 8, "stacks": 2}
+    loaded, _ = load_model(tmp_path / "run")
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True))
+    assert len(losses) == 4
+
+
+def test_checkpoint_round_trip_and_config_check(tmp_path):
     model = tiny(3)
     save_wavenet(model, tmp_path / "ck", step=7)
-    loaded, info = load_wavenet(tmp_path / "ck")
-    assert info["step"] == 7 and loaded.config == TINY
+    loaded, record = load_model(tmp_path / "ck")
+    assert record.step == 7 and record.kind == "wavenet" and loaded.config == TINY
     x = draw_toy_notes(1, 200, 8000, torch.Generator().manual_seed(0))[0]
     assert torch.equal(loaded.nll_bits(x), model.nll_bits(x))
-    other = WaveNet(WaveNetConfig(channels=4, skip=8, n_dilations=3, stacks=1))
-    with pytest.raises(ValueError, match="holds a WaveNet with"):
-        load_wavenet(tmp_path / "ck", model=other)
-    (tmp_path / "ck" / "config.json").write_text('{"kind": "unet", "step": 1}')
-    with pytest.raises(CheckpointError, match="not a WaveNet"):
-        load_wavenet(tmp_path / "ck")
+    (tmp_path / "ck" / "config.json").write_text('{"kind": "wavenet", "step": 1}')  # validated: names the file
+    with pytest.raises(CheckpointError, match="config.json: missing keys"):
+        load_model(tmp_path / "ck")
+
+
+def test_nan_weights_are_never_saved(tmp_path):
+    model = tiny()
+    with torch.no_grad():
+        model.head[-1].bias[3] = float("nan")
+    with pytest.raises(FloatingPointError, match="head.3.bias"):
+        save_wavenet(model, tmp_path / "ck", step=1)
+    assert not (tmp_path / "ck" / "config.json").exists()
 
 
 def test_diffusion_bound_with_a_perfect_denoiser():

@@ -13,8 +13,9 @@ import torch
 from torch import nn
 from tqdm.auto import trange
 
-from ..losses import simple_loss
+from ..losses import diffusion_loss
 from ..schedules import Schedule, gather
+from ..utils import cosine_decay
 
 
 def gaussian_eps_matrix(cov: torch.Tensor, t: int, schedule: Schedule) -> torch.Tensor:
@@ -102,26 +103,30 @@ def train_linear_eps(
     seed: int = 0,
     progress: bool = False,
 ) -> list[float]:
-    """Fit ``model`` by plain SGD on the simple loss (DDPM Eq. 14) with batches covering every t evenly.
+    """Fit ``model`` by plain SGD on the diffusion loss (DDPM Eq. 14) with batches covering every t evenly.
 
     Each step draws T * ``per_step`` clips from ``data`` (N, 1, L), fresh noise, and takes one SGD
-    step; the learning rate decays with a cosine over the last half of the run, which removes most
-    of SGD's noise floor. Stops early (returning the losses so far, the last one inf or nan) if
-    the loss diverges.
+    step; the learning rate is constant for the first half of the run, then decays with half a cosine
+    (``utils.cosine_decay``) to 0, which removes most of SGD's noise floor. Stops early (returning the
+    losses so far, the last one inf, nan or above 1e6) if the loss diverges.
+
+    Not :func:`train.train`: chapter 03's lesson is plain SGD on a quadratic loss, whose learning-rate
+    sweep must be allowed to diverge and report it; the one loop's AdamW, clipping and EMA would hide
+    exactly that, and its divergence is an error. (``models/`` also sits below ``train.py``.)
     Returns:
         the loss after each step (a list of floats).
     """
     g = torch.Generator().manual_seed(seed)
     t = stratified_t(schedule.T, per_step, device=data.device)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    decay = lambda i: 1.0 if i < steps // 2 else 0.5 * (1 + math.cos(math.pi * (i - steps // 2) / (steps - steps // 2)))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, decay)
+    half = steps // 2
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: cosine_decay((i - half) / (steps - half), 0.0))
     losses, threads = [], torch.get_num_threads()
     torch.set_num_threads(1)  # tensors this small run far faster without OpenMP synchronisation on a busy CPU
     try:
         for _ in trange(steps, disable=not progress, desc="linear eps"):
             x0 = data[torch.randint(len(data), (len(t),), generator=g).to(data.device)]
-            loss = simple_loss(model, x0, schedule, "eps", t=t, generator=g)
+            loss = diffusion_loss(model, x0, schedule, "eps", g, t=t)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -13,26 +13,23 @@ Layout::
                            h <- h + res_1x1(g),   skip += skip_1x1(g)
     head: ReLU, 1x1 S->S, ReLU, 1x1 S->256                    (B, 256, L) logits
 
+Training (``train.train_wavenet``, the one loop of ``train.py``), checkpoints (``registry.load_model``) and
+the diffusion side of the comparison (``losses.diffusion_nll_bound``) live one layer up or beside it.
+
 References:
     van den Oord et al. (2016), WaveNet: A Generative Model for Raw Audio.
     ITU-T G.711 (1972), mu-law companding.
 """
 
 import math
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..checkpoint import CheckpointError, read_weights, save_checkpoint
-from ..data import LENGTH, SR, draw_toy_notes
-from ..losses import quantize
-
-LOG2 = math.log(2.0)
-
+from ..losses import LOG2, quantize
 
 # --------------------------------------------------------------------------- mu-law
 
@@ -177,112 +174,3 @@ class WaveNet(nn.Module):
             logp[:, t] = logits.gather(1, c[:, t : t + 1])[:, 0].double()
             prev = c[:, t]
         return mu_law_decode(c, cfg.classes).unsqueeze(1), logp
-
-
-# --------------------------------------------------------------------------- training and checkpoints
-
-
-def train_wavenet(
-    model: WaveNet,
-    steps: int,
-    batch: int = 8,
-    lr: float = 2e-3,
-    length: int = LENGTH,
-    sr: int = SR,
-    seed: int = 0,
-    out: str | Path | None = None,
-    save_every: int = 100,
-    progress: bool = True,
-) -> list[float]:
-    """Teacher-forced cross-entropy training on fresh toy notes (AdamW, cosine decay to lr / 10).
-
-    Returns the loss (bits per mu-law sample) at every step; saves to ``out`` every ``save_every``
-    steps and at the end (weights + config.json via ``checkpoint.save_checkpoint``, atomically).
-    """
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / steps)))
-    dev, losses = next(model.parameters()).device, []
-    model.train()
-    for step in tqdm(range(1, steps + 1), disable=not progress, desc="WaveNet training"):
-        x = draw_toy_notes(batch, length, sr, g)[0].to(dev)
-        loss = model.nll_bits(x).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if out is not None and (step % save_every == 0 or step == steps):
-            save_wavenet(model, out, step, {"batch": batch, "lr": lr, "length": length, "sr": sr, "seed": seed})
-    model.eval()
-    return losses
-
-
-def save_wavenet(model: WaveNet, out: str | Path, step: int, train: dict | None = None) -> None:
-    """Save weights + config.json (``{"wavenet": ..., "step": ...}``) to folder ``out`` atomically."""
-    info = {"format_version": 1, "kind": "wavenet", "step": step, "wavenet": asdict(model.config), "train": train}
-    save_checkpoint(out, {"model.safetensors": model.state_dict(), "config.json": info})
-
-
-def load_wavenet(path: str | Path, model: WaveNet | None = None, device=None) -> tuple[WaveNet, dict]:
-    """Load a WaveNet checkpoint folder (into ``model`` if given; its config must match). Returns (model, info)."""
-    import json
-
-    file = Path(path) / "config.json"
-    if not file.is_file():
-        raise FileNotFoundError(f"{file}: no such file; is {path} a WaveNet checkpoint folder?")
-    info = json.loads(file.read_text())
-    if info.get("kind") != "wavenet":
-        raise CheckpointError(f"{file}: not a WaveNet checkpoint (kind={info.get('kind')!r})")
-    saved = WaveNetConfig(**info["wavenet"])
-    if model is None:
-        model = WaveNet(saved)
-    elif model.config != saved:
-        raise ValueError(f"checkpoint {path} holds a WaveNet with {saved}, but the model has {model.config}")
-    model.load_state_dict(read_weights(path, ema=True, step=info["step"]))
-    return model.to(device or "cpu").eval(), info
-
-
-# --------------------------------------------------------------------------- the diffusion side of the comparison
-
-
-@torch.no_grad()
-def diffusion_nll_bound(
-    model, schedule, x0: torch.Tensor, prediction: str = "v", n_t: int = 16, generator: torch.Generator | None = None
-) -> dict:
-    """Monte Carlo DDPM bound (losses.py Eq. 2.1) on -log2 P(x0) of 16-bit clips, in bits per sample.
-
-    L_T exactly; sum_{t=2}^T L_{t-1} by stratified sampling (``n_t`` equal strata of 2..T, one random t each,
-    each term weighted by its stratum's size); L_0 with the discretised decoder (DDPM Eq. 13) at var_1 = beta_1.
-    Reverse variances beta_tilde (DDPM Sec. 3.2). The network is only ever asked for x0_hat (forward.to_x0_eps).
-    Args:
-        model: callable (x_t (B, 1, L), t (B,)) -> prediction.  x0: (B, 1, L) audio (quantised to 16 bits here).
-    Returns:
-        dict of (B,) bits per sample: "prior", "diffusion", "decoder", "total".
-    """
-    from ..forward import q_sample, to_x0_eps
-    from ..losses import diffusion_term, discretized_gaussian_nll, reverse_variance
-
-    g = generator or torch.Generator().manual_seed(0)
-    x0 = quantize(x0, 16)
-    B, L, T = x0.shape[0], x0.shape[-1], schedule.T
-    var = reverse_variance(schedule, "beta_tilde")
-    to_bits = 1 / (L * LOG2)
-    ab_T = schedule.alpha_bar[T].double()
-    prior = 0.5 * (ab_T * x0.double() ** 2 + (1 - ab_T) - 1 - torch.log(1 - ab_T)).flatten(1).sum(1)  # L_T
-    edges = torch.linspace(2, T + 1, n_t + 1).long()  # strata [edges[i], edges[i + 1]) of 2..T
-    diffusion = torch.zeros(B, dtype=torch.float64)
-    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        t = torch.randint(lo, hi, (B,), generator=g)
-        eps = torch.randn(x0.shape, generator=g).to(x0)
-        x_t = q_sample(x0, t, eps, schedule)
-        x0_hat, _ = to_x0_eps(model(x_t, t), x_t, t, schedule, prediction)
-        diffusion += (hi - lo) * diffusion_term(x0, x_t, t, x0_hat, var, schedule).double().cpu()
-    t1 = torch.ones(B, dtype=torch.long)
-    x_1 = q_sample(x0, t1, torch.randn(x0.shape, generator=g).to(x0), schedule)
-    x0_hat, _ = to_x0_eps(model(x_1, t1), x_1, t1, schedule, prediction)  # mu_theta at t = 1 is x0_hat itself
-    decoder = discretized_gaussian_nll(x0, x0_hat, var[1]).flatten(1).sum(1).cpu()
-    out = {"prior": prior * to_bits, "diffusion": diffusion * to_bits, "decoder": decoder * to_bits}
-    return {**out, "total": sum(out.values())}
