@@ -1,0 +1,525 @@
+"""Mutation benchmark: does every check fail when a plausible wrong formula goes into the package?
+
+Each :class:`Mutant` below replaces one exact snippet of one package file with a wrong formula that a
+careful reader might write (an off-by-one index, a missing square root, swapped terms, a wrong sign or
+constant, a formula wrong only for T != 1000, only for v-prediction, only for a conditional net...).
+For each mutant the benchmark
+
+1. copies the package, the tests, the notebooks and the pytest configuration to a temporary folder
+   (``data/checkpoints`` is linked, not copied) and applies the mutant there;
+2. runs the unit tests that cover the mutated module with that copy first on ``PYTHONPATH``, so the copy
+   shadows the editable install; a pytest plugin records which ``audiodiff_minimal`` modules were
+   imported, and the run is refused unless all of them come from the copy;
+3. runs the notebooks that teach the formula (quick mode, nbval lax) with a probe cell inserted first
+   that asserts the kernel imports the copy, and names each failing ``# CHECK:`` cell;
+4. prints a table (mutant, file, the unit tests and the notebook checks that kill it, verdict) and a
+   score.
+
+A baseline run with no mutant comes first: it must pass everything (a failure there is reported, and
+that test or cell is not counted as a kill). Adding a mutant is one line in ``MUTANTS``; a mutant whose
+old snippet no longer occurs exactly once is reported as stale.
+
+Usage (from the repository root; see benchmarks/README.md)::
+
+    python benchmarks/mutation_score.py --list
+    python benchmarks/mutation_score.py --only q_sample_alpha_bar_t_minus_1
+    python benchmarks/mutation_score.py --no-notebooks            # unit tests only, a few minutes
+    python benchmarks/mutation_score.py --jobs 2 --markdown        # everything, README table
+"""
+
+# ruff: noqa: E501  (one mutant per line, however long: adding a mutant is one line)
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "audiodiff_minimal"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One wrong formula: replace ``old`` (must occur exactly once in ``file``) by ``new``.
+
+    Args:
+        name: short identifier (``--only NAME``).
+        file: path inside the package, e.g. ``"forward.py"`` or ``"models/linear.py"``.
+        old, new: the exact snippet and its replacement.
+        why: the mistake in words (what a careful reader might write).
+        notebooks: notebooks (names without ``.ipynb``) that teach the formula and must also kill it.
+        tests: test files (in ``tests/``) to run; default ``FILE_TESTS[file]``.
+    """
+
+    name: str
+    file: str
+    old: str
+    new: str
+    why: str
+    notebooks: tuple[str, ...] = ()
+    tests: tuple[str, ...] | None = None
+
+    def test_files(self) -> tuple[str, ...]:
+        return self.tests if self.tests is not None else FILE_TESTS[self.file]
+
+
+# The unit tests that cover each module (run for every mutant of that module).
+FILE_TESTS = {
+    "schedules.py": ("test_schedules.py",),
+    "forward.py": ("test_forward.py",),
+    "losses.py": ("test_losses.py",),
+    "models/linear.py": ("test_linear.py",),
+    "spectral.py": ("test_spectral.py",),
+    "data.py": ("test_data.py",),
+    "guidance.py": ("test_guidance.py",),
+    "evaluate.py": ("test_evaluate.py",),
+    "samplers.py": ("test_samplers.py",),
+}
+
+NB01, NB02, NB03 = "01_noise_process", "02_elbo_and_loss", "03_toy_linear_model"
+NB06 = "06_conditioning_and_guidance"
+
+# fmt: off
+MUTANTS = [
+    # ---------------------------------------------------------------- schedules.py
+    Mutant("cosine_off_by_one", "schedules.py", "u = torch.arange(T + 1, dtype=torch.float64) / T", "u = torch.arange(1, T + 2, dtype=torch.float64) / T", "cosine schedule indexed from 1: alpha_bar_t = f(t + 1) / f(1)", (NB01,)),
+    Mutant("cosine_hardcoded_1000", "schedules.py", "u = torch.arange(T + 1, dtype=torch.float64) / T", "u = torch.arange(T + 1, dtype=torch.float64) / 1000", "cosine u = t / 1000: right only for T = 1000", (NB01,)),
+    Mutant("linear_hardcoded_1000", "schedules.py", "scale = 1000.0 / T", "scale = 1.0", "linear betas not rescaled by 1000 / T: right only for T = 1000", (NB01,)),
+    Mutant("cosine_unnormalised", "schedules.py", "f0 = math.cos(s / (1 + s) * math.pi / 2) ** 2", "f0 = 1.0", "continuous cosine alpha_bar not divided by f(0)"),
+    Mutant("vp_sde_no_half", "schedules.py", "0.5 * (beta_max - beta_min) * u**2", "(beta_max - beta_min) * u**2", "VP-SDE alpha_bar without the 1/2 of the integral of beta(u)"),
+    Mutant("sigma_no_sqrt", "schedules.py", "return torch.sqrt(1.0 - self.alpha_bar)", "return 1.0 - self.alpha_bar", "sigma_t = 1 - alpha_bar_t (a variance used as a std)", (NB01,)),
+    Mutant("snr_inverted", "schedules.py", "return self.alpha_bar / (1.0 - self.alpha_bar)", "return (1.0 - self.alpha_bar) / self.alpha_bar", "SNR = sigma^2 / alpha_bar (noise-to-signal)", (NB01,)),
+    Mutant("snr_sqrt_alpha_bar", "schedules.py", "return self.alpha_bar / (1.0 - self.alpha_bar)", "return self.alpha_bar.sqrt() / (1.0 - self.alpha_bar)", "SNR = sqrt(alpha_bar) / sigma^2 (amplitude over power)", (NB01,)),
+    # ---------------------------------------------------------------- forward.py
+    Mutant("q_sample_alpha_bar_t_minus_1", "forward.py", "return gather(schedule.alpha_bar, t, x0).sqrt() * x0", "return gather(schedule.alpha_bar, t - 1, x0).sqrt() * x0", "q_sample reads alpha_bar[t - 1] (index in code != index in math)", (NB01,)),
+    Mutant("q_sample_no_sqrt", "forward.py", "return gather(schedule.alpha_bar, t, x0).sqrt() * x0", "return gather(schedule.alpha_bar, t, x0) * x0", "x_t = alpha_bar_t x_0 + sigma_t eps (missing square root)", (NB01,)),
+    Mutant("q_sample_sigma_squared", "forward.py", "+ gather(schedule.sigma, t, x0) * eps", "+ gather(schedule.sigma, t, x0) ** 2 * eps", "noise scaled by the variance 1 - alpha_bar_t instead of the std", (NB01,)),
+    Mutant("q_step_beta_no_sqrt", "forward.py", "gather(schedule.beta, t, x_prev).sqrt() * eps", "gather(schedule.beta, t, x_prev) * eps", "one step adds beta_t eps instead of sqrt(beta_t) eps", (NB01,)),
+    Mutant("q_step_alpha_bar", "forward.py", "return gather(schedule.alpha, t, x_prev).sqrt() * x_prev", "return gather(schedule.alpha_bar, t, x_prev).sqrt() * x_prev", "one step scales x_{t-1} by sqrt(alpha_bar_t) instead of sqrt(alpha_t)", (NB01,)),
+    Mutant("posterior_coefs_swapped", "forward.py", "return coef_x0 * x0 + coef_xt * x_t, beta_tilde", "return coef_xt * x0 + coef_x0 * x_t, beta_tilde", "posterior mean with the x_0 and x_t coefficients swapped", (NB02,)),
+    Mutant("posterior_mean_no_sqrt", "forward.py", "coef_x0 = ab_prev.sqrt() * beta_t / (1 - ab_t)", "coef_x0 = ab_prev * beta_t / (1 - ab_t)", "x_0 coefficient alpha_bar_{t-1} beta_t / (1 - alpha_bar_t): missing square root", (NB02,)),
+    Mutant("posterior_var_sqrt", "forward.py", "beta_tilde = (1 - ab_prev) / (1 - ab_t) * beta_t  #", "beta_tilde = ((1 - ab_prev) / (1 - ab_t) * beta_t).sqrt()  #", "posterior std returned where the variance is meant", (NB02,)),
+    Mutant("posterior_var_ratio_inverted", "forward.py", "beta_tilde = (1 - ab_prev) / (1 - ab_t) * beta_t  #", "beta_tilde = (1 - ab_t) / (1 - ab_prev) * beta_t  #", "beta_tilde = (1 - alpha_bar_t) / (1 - alpha_bar_{t-1}) beta_t", (NB02,)),
+    Mutant("eps_to_x0_no_sqrt", "forward.py", "return (x_t - gather(schedule.sigma, t, x_t) * eps) / gather(schedule.alpha_bar, t, x_t).sqrt()", "return (x_t - gather(schedule.sigma, t, x_t) * eps) / gather(schedule.alpha_bar, t, x_t)", "x_0 = (x_t - sigma eps) / alpha_bar_t: missing square root", (NB03,)),
+    Mutant("x0_to_eps_sigma_squared", "forward.py", "* x0) / gather(schedule.sigma, t, x_t)", "* x0) / gather(schedule.sigma, t, x_t) ** 2", "eps from x_0 divides by sigma_t^2: wrong only for x0-prediction"),
+    Mutant("v_target_sign", "forward.py", "return gather(schedule.alpha_bar, t, x0).sqrt() * eps - gather(schedule.sigma, t, x0) * x0", "return gather(schedule.alpha_bar, t, x0).sqrt() * eps + gather(schedule.sigma, t, x0) * x0", "v = sqrt(alpha_bar) eps + sigma x_0 (sign): wrong only for v-prediction"),
+    Mutant("v_to_x0_eps_sign", "forward.py", "return a * x_t - s * v, s * x_t + a * v", "return a * x_t + s * v, s * x_t - a * v", "v conversion with the signs flipped: wrong only for v-prediction"),
+    # ---------------------------------------------------------------- losses.py
+    Mutant("kl_var_ratio_inverted", "losses.py", "torch.log(var2 / var1)", "torch.log(var1 / var2)", "Gaussian KL with log(var1 / var2)", (NB02,)),
+    Mutant("kl_mean_term_over_var1", "losses.py", "(var1 + (mean1 - mean2) ** 2) / var2", "var1 / var2 + (mean1 - mean2) ** 2 / var1", "Gaussian KL divides the mean term by the wrong variance", (NB02,)),
+    Mutant("decoder_bin_width_double", "losses.py", "(x0 - 0.5 / half - mean) / std", "(x0 - 1.0 / half - mean) / std", "discretized decoder: lower bin edge a whole step below x_0", (NB02,)),
+    Mutant("decoder_bin_width_half", "losses.py", "half = 2 ** (bits - 1)\n    x0, mean", "half = 2**bits\n    x0, mean", "discretized decoder with bin width 1 / 2^bits instead of 2 / 2^bits", (NB02,)),
+    Mutant("bits_log10", "losses.py", "LOG2 = math.log(2.0)", "LOG2 = math.log(10.0)", "bits per sample converted with ln 10", (NB02,)),
+    Mutant("bits_without_length", "losses.py", "return float(nll_nats) / (length * LOG2)", "return float(nll_nats) / LOG2", "bits per clip reported as bits per sample", (NB02,)),
+    Mutant("elbo_weight_eps_snr", "losses.py", '"eps": 1 / schedule.snr[t]', '"eps": schedule.snr[t]', "eps errors weighted by SNR_t instead of 1 / SNR_t", (NB02,)),
+    Mutant("elbo_weight_v_sigma", "losses.py", '"v": schedule.sigma[t] ** 2', '"v": schedule.sigma[t]', "v-prediction weight sigma_t instead of sigma_t^2: wrong only for v", (NB02,)),
+    Mutant("eps_weight_no_alpha", "losses.py", "beta**2 / (2 * var[t] * alpha * (1 - alpha_bar))", "beta**2 / (2 * var[t] * (1 - alpha_bar))", "DDPM Eq. (12) weight without alpha_t", (NB02,)),
+    Mutant("beta_tilde_index", "losses.py", "beta_tilde[1:] = (1 - alpha_bar[:-1]) / (1 - alpha_bar[1:]) * beta[1:]", "beta_tilde[1:] = (1 - alpha_bar[1:]) / (1 - alpha_bar[:-1].clamp(max=1 - 1e-12)) * beta[1:]", "reverse variance beta_tilde with the alpha_bar indices swapped", (NB02,)),
+    Mutant("prior_term_no_alpha_bar", "losses.py", "0.5 * (ab * cov.double().trace().item()", "0.5 * (cov.double().trace().item()", "prior KL forgets alpha_bar_T on the data variance", (NB02,)),
+    Mutant("linear_eps_mse_no_sigma", "losses.py", "resid = ((eye - sigma * W) ** 2)", "resid = ((eye - W) ** 2)", "E||eps - W x_t||^2 with (I - W) instead of (I - sigma_t W)", (NB02, NB03)),
+    # ---------------------------------------------------------------- models/linear.py
+    Mutant("w_star_sqrt_alpha_bar", "models/linear.py", "return sigma * torch.linalg.inv(ab * cov.double() + sigma**2 * eye)", "return sigma * torch.linalg.inv(ab**0.5 * cov.double() + sigma**2 * eye)", "W* = sigma (sqrt(alpha_bar) Sigma + sigma^2 I)^-1", (NB03,)),
+    Mutant("w_star_no_alpha_bar", "models/linear.py", "return sigma * torch.linalg.inv(ab * cov.double() + sigma**2 * eye)", "return sigma * torch.linalg.inv(cov.double() + sigma**2 * eye)", "W* = sigma (Sigma + sigma^2 I)^-1 (no alpha_bar)", (NB03,)),
+    Mutant("x0_filter_no_sqrt", "models/linear.py", "return ab**0.5 * cov @ torch.linalg.inv", "return ab * cov @ torch.linalg.inv", "Wiener x_0 filter alpha_bar Sigma (...)^-1: missing square root", (NB03,)),
+    Mutant("wiener_gain_no_alpha_bar", "models/linear.py", "gain = sigma / (ab * S + sigma**2)", "gain = sigma / (S + sigma**2)", "per-frequency Wiener gain without alpha_bar", (NB03,)),
+    Mutant("linear_eps_weight_t_minus_1", "models/linear.py", "return torch.bmm(x_t, self.weight[t].transpose(1, 2))", "return torch.bmm(x_t, self.weight[t - 1].transpose(1, 2))", "LinearEps reads weight[t - 1] on unstratified batches (sampling)", (NB03,)),
+    # ---------------------------------------------------------------- spectral.py
+    Mutant("spectral_snr_no_alpha_bar", "spectral.py", "snr = schedule.snr.numpy()[:, None]", "snr = (1 / schedule.sigma**2).numpy()[:, None]", "x_t's spectrum as S + sigma^2 (no alpha_bar)", (NB01,)),
+    Mutant("spectral_snr_sqrt_alpha_bar", "spectral.py", "snr = schedule.snr.numpy()[:, None]", "snr = (schedule.alpha_bar.sqrt() / schedule.sigma**2).numpy()[:, None]", "x_t's spectrum as sqrt(alpha_bar) S + sigma^2", (NB01,)),
+    Mutant("periodogram_amplitude_window", "spectral.py", "window /= np.sqrt(np.mean(window**2))  # unit power", "window /= np.mean(window)  # unit power", "window normalised to unit mean (amplitude) instead of unit power", (NB01,)),
+    Mutant("cutoff_off_by_one", "spectral.py", "last = np.where(above.any(axis=1), freqs.size - 1 - np.argmax", "last = np.where(above.any(axis=1), freqs.size - 2 - np.argmax", "cut-off one bin below the last bin above threshold", (NB01,)),
+    # ---------------------------------------------------------------- data.py (ARProcess)
+    Mutant("ar_variance_ar1_formula", "data.py", "gain = (1 - a2) / ((1 + a2) * ((1 - a2) ** 2 - a1**2))", "gain = 1 / (1 - a1**2 - a2**2)", "AR(2) variance from sum of squared coefficients", (NB01, NB03)),
+    Mutant("ar_gamma1_yule_walker", "data.py", "gamma[1] = a1 / (1 - a2) * gamma[0]", "gamma[1] = a1 * gamma[0]", "Yule-Walker lag 1 without the 1 / (1 - a2)", (NB03,)),
+    Mutant("ar_spectrum_no_square", "data.py", "np.abs(1 - a1 * z - a2 * z**2) ** 2", "np.abs(1 - a1 * z - a2 * z**2)", "AR spectrum sigma_e^2 / |A(z)| (amplitude response)", (NB01,)),
+    Mutant("ar_spectrum_per_hz", "data.py", "return self.noise_std**2 / np.abs(", "return self.noise_std**2 / (2 * np.pi) / np.abs(", "AR spectrum per Hz-ish (divided by 2 pi) against the per-radian convention", (NB01,)),
+    Mutant("ar_radius_not_squared", "data.py", "return 2 * self.radius * math.cos(theta), -(self.radius**2)", "return 2 * self.radius * math.cos(theta), -self.radius", "AR(2) a2 = -r instead of -r^2"),
+    # ---------------------------------------------------------------- guidance.py
+    Mutant("cfg_swapped_cond_uncond", "guidance.py", "return uncond + scale * (cond - uncond)", "return cond + scale * (uncond - cond)", "CFG with cond and uncond swapped", (NB06,)),
+    Mutant("cfg_scale_on_wrong_term", "guidance.py", "return uncond + scale * (cond - uncond)", "return scale * uncond + (cond - uncond)", "CFG scale applied to the unconditional term", (NB06,)),
+    Mutant("cfg_w_for_s", "guidance.py", "return uncond + scale * (cond - uncond)", "return cond + scale * (cond - uncond)", "CFG with the paper's w where the code's s = 1 + w is meant", (NB06,)),
+    Mutant("cfg_batch_order_swapped", "guidance.py", "both = torch.cat([c, torch.full_like(c, null_label)])", "both = torch.cat([torch.full_like(c, null_label), c])", "null labels first in the 2B batch: wrong only for a conditional net", (NB06,)),
+    Mutant("drop_labels_keep_rate", "guidance.py", "drop = torch.rand(labels.shape, generator=generator) < p_uncond", "drop = torch.rand(labels.shape, generator=generator) > p_uncond", "label dropout drops with probability 1 - p_uncond", (NB06,)),
+    Mutant("note_label_transposed", "data.py", "return pitch * len(TIMBRE_NAMES) + timbre", "return timbre * len(SCALE_MIDI) + pitch", "class index timbre-major while label_to_note is pitch-major", (NB06,), tests=("test_data.py", "test_guidance.py")),
+    # ---------------------------------------------------------------- evaluate.py
+    Mutant("frechet_sqrtm_separately", "evaluate.py", "covmean = scipy.linalg.sqrtm(cov1 @ cov2)", "covmean = scipy.linalg.sqrtm(cov1) @ scipy.linalg.sqrtm(cov2)", "(C1 C2)^(1/2) as C1^(1/2) C2^(1/2): right only for commuting covariances"),
+    Mutant("frechet_no_sqrtm", "evaluate.py", "covmean = scipy.linalg.sqrtm(cov1 @ cov2)", "covmean = cov1 @ cov2", "Frechet distance without the matrix square root"),
+    Mutant("frechet_trace_factor", "evaluate.py", "- 2 * np.trace(covmean)", "- np.trace(covmean)", "Frechet distance with tr(C1 C2)^(1/2) once instead of twice"),
+    Mutant("entropy_natural_log", "evaluate.py", "return float(-(p * np.log2(p)).sum()) + 0.0", "return float(-(p * np.log(p)).sum()) + 0.0", "entropy in nats reported as bits"),
+    Mutant("cents_per_semitone", "evaluate.py", "return 100 * (midi - scale[idx]), idx", "return 1200 * (midi - scale[idx]), idx", "1200 cents per semitone (per octave meant)"),
+    Mutant("flatness_inverted", "evaluate.py", "flat = np.exp(np.log(P).mean(-1)) / P.mean(-1)", "flat = P.mean(-1) / np.exp(np.log(P).mean(-1))", "spectral flatness as arithmetic over geometric mean"),
+    # ---------------------------------------------------------------- samplers.py
+    # SAMPLER MUTANTS GO HERE (samplers.py is being rewritten; the lead adds them once it lands):
+    # DDIM with eta > 0 (sigma_t formula), DDPM posterior variance choice, DPM-Solver++ step, RePaint.
+]
+# fmt: on
+
+
+class StaleMutant(ValueError):
+    """The mutant's old snippet does not occur exactly once in its file."""
+
+
+def apply_mutant(mutant: Mutant, package_dir: Path) -> None:
+    """Apply ``mutant`` to the package copy in ``package_dir`` (in place); raise StaleMutant if it does not fit."""
+    path = package_dir / mutant.file
+    if not path.is_file():
+        raise StaleMutant(f"mutant {mutant.name!r}: file {PACKAGE}/{mutant.file} does not exist")
+    text = path.read_text()
+    n = text.count(mutant.old)
+    if n != 1:
+        where = "not found" if n == 0 else f"found {n} times (make the snippet longer)"
+        raise StaleMutant(f"mutant {mutant.name!r} is stale: its old snippet is {where} in {PACKAGE}/{mutant.file}:\n"
+                          f"    {mutant.old!r}")  # fmt: skip
+    if mutant.old == mutant.new:
+        raise StaleMutant(f"mutant {mutant.name!r} changes nothing (old == new)")
+    mutated = text.replace(mutant.old, mutant.new)
+    try:
+        compile(mutated, str(path), "exec")
+    except SyntaxError as e:
+        raise StaleMutant(f"mutant {mutant.name!r} does not compile: {e}") from None
+    path.write_text(mutated)
+
+
+# --------------------------------------------------------------------------- running one mutant
+
+PROBE_PLUGIN = '''"""Written by benchmarks/mutation_score.py: record which package modules the tests imported."""
+import json, os, sys
+
+def pytest_sessionfinish(session, exitstatus):
+    mods = {k: getattr(m, "__file__", None) for k, m in list(sys.modules.items())
+            if k == "{pkg}" or k.startswith("{pkg}.")}
+    with open(os.environ["MUTATION_PROBE_OUT"], "w") as f:
+        json.dump(mods, f)
+'''.replace("{pkg}", PACKAGE)
+
+PROBE_CELL = (
+    "# mutation benchmark probe: the kernel must import the mutated copy, not the editable install\n"
+    "import importlib.util, os\n"
+    f"_origin = os.path.realpath(importlib.util.find_spec({PACKAGE!r}).origin)\n"
+    "assert _origin.startswith(os.path.realpath(os.environ['MUTATION_TMP']) + os.sep), _origin\n"
+)
+
+
+@dataclass
+class Result:
+    mutant: Mutant | None
+    unit_failed: list[str] = field(default_factory=list)
+    unit_total: int = 0
+    nb_failed: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)  # nb -> (cell, check, error)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def make_copy(tmp: Path, notebooks: tuple[str, ...]) -> None:
+    """The package, tests, pytest configuration and the named notebooks under ``tmp``."""
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc")
+    shutil.copytree(REPO / PACKAGE, tmp / PACKAGE, ignore=ignore)
+    shutil.copytree(REPO / "tests", tmp / "tests", ignore=ignore)
+    for name in ("conftest.py", "pyproject.toml"):
+        shutil.copy2(REPO / name, tmp / name)
+    (tmp / "data").mkdir()
+    if (REPO / "data" / "checkpoints").exists():
+        (tmp / "data" / "checkpoints").symlink_to(REPO / "data" / "checkpoints")
+    (tmp / "notebooks").mkdir()
+    for nb in notebooks:
+        src = REPO / "notebooks" / f"{nb}.ipynb"
+        doc = json.loads(src.read_text())
+        probe = {"cell_type": "code", "execution_count": None, "id": "mutation-probe", "metadata": {}, "outputs": [],
+                 "source": PROBE_CELL.splitlines(keepends=True)}  # fmt: skip
+        doc["cells"].insert(0, probe)
+        (tmp / "notebooks" / f"{nb}.ipynb").write_text(json.dumps(doc, indent=1))
+    (tmp / "_mutation_probe.py").write_text(PROBE_PLUGIN)
+
+
+def run_pytest(args: list[str], tmp: Path, env: dict, timeout: float) -> tuple[int, str]:
+    """Run pytest in ``tmp`` in its own process group (killed whole on timeout); (returncode, output)."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_mutation_probe", *args]
+    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return -9, out + f"\n[mutation_score: killed after {timeout:.0f} s]"
+    return proc.returncode, out
+
+
+def junit_failures(path: Path) -> tuple[list[tuple[str, str, str]], int]:
+    """[(classname, name, failure text)] of failed or errored test cases, and the number of cases."""
+    if not path.exists():
+        return [], 0
+    cases = ET.parse(path).getroot().iter("testcase")
+    failed, n = [], 0
+    for case in cases:
+        n += 1
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            failed.append(
+                (case.get("classname", ""), case.get("name", ""), (bad.get("message") or "") + (bad.text or ""))
+            )
+    return failed, n
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def error_name(text: str) -> str:
+    """The exception class named last in a failure text (AssertionError, NameError, ...)."""
+    names = re.findall(r"\b([A-Z]\w*(?:Error|Exception|Interrupt))\b", ANSI.sub("", text))
+    return names[-1] if names else "failure"
+
+
+def check_lines(nb_path: Path) -> list[str]:
+    """For each code cell (nbval's numbering), its ``# CHECK:`` text ('' if none)."""
+    doc = json.loads(nb_path.read_text())
+    out = []
+    for cell in doc["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        checks = [line.split("# CHECK:", 1)[1].strip() for line in src.splitlines() if "# CHECK:" in line]
+        out.append(" / ".join(checks))
+    return out
+
+
+def run_one(mutant: Mutant | None, tests: tuple[str, ...], notebooks: tuple[str, ...], threads: int,
+            keep: bool = False) -> Result:  # fmt: skip
+    """Copy, mutate, run ``tests`` and ``notebooks``; ``mutant=None`` is the baseline."""
+    result, start = Result(mutant), time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix=f"mutant-{mutant.name if mutant else 'baseline'}-"))
+    try:
+        make_copy(tmp, notebooks)
+        if mutant is not None:
+            apply_mutant(mutant, tmp / PACKAGE)
+        env = dict(os.environ)
+        env.update(PYTHONPATH=os.pathsep.join([str(tmp), *filter(None, [env.get("PYTHONPATH")])]),
+                   MUTATION_TMP=str(tmp), MUTATION_PROBE_OUT=str(tmp / "probe.json"), AUDIODIFF_QUICK="1",
+                   OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONDONTWRITEBYTECODE="1")  # fmt: skip
+        if tests:
+            args = [f"tests/{t}" for t in tests] + ["--timeout=600", f"--junitxml={tmp / 'unit.xml'}"]
+            code, out = run_pytest(args, tmp, env, timeout=1200)
+            verify_probe(tmp, result, out)
+            failed, result.unit_total = junit_failures(tmp / "unit.xml")
+            result.unit_failed = [f"{cls.rsplit('.', 1)[-1]}::{name}" for cls, name, _ in failed]
+            if code not in (0, 1) or (code == 1 and not failed):
+                result.errors.append(f"unit tests: pytest exit {code}: {last_lines(out)}")
+        for nb in notebooks:
+            xml = tmp / f"nb-{nb}.xml"
+            args = [f"notebooks/{nb}.ipynb", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600",
+                    f"--junitxml={xml}"]  # fmt: skip
+            code, out = run_pytest(args, tmp, env, timeout=1800)
+            failed, n = junit_failures(xml)
+            checks = check_lines(tmp / "notebooks" / f"{nb}.ipynb")
+            cells = []
+            for _, name, text in failed:
+                cell = int(name.split()[-1]) if name.split()[-1].isdigit() else -1
+                if cell == 0:
+                    result.errors.append(f"{nb}: the kernel did not import the copy: {last_lines(text)}")
+                    continue
+                cells.append((cell - 1, checks[cell] if 0 <= cell < len(checks) else "", error_name(text)))
+            result.nb_failed[nb] = cells
+            if n == 0 or code not in (0, 1):
+                result.errors.append(f"{nb}: pytest exit {code}, {n} cells: {last_lines(out)}")
+    except StaleMutant as e:
+        result.errors.append(str(e))
+    finally:
+        result.seconds = time.perf_counter() - start
+        if keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def verify_probe(tmp: Path, result: Result, out: str) -> None:
+    """Refuse the run unless every imported package module came from the copy in ``tmp``."""
+    probe = tmp / "probe.json"
+    if not probe.exists():
+        result.errors.append(f"unit tests: no probe record (pytest did not start?): {last_lines(out)}")
+        return
+    mods = json.loads(probe.read_text())
+    root = os.path.realpath(tmp) + os.sep
+    outside = [f"{k} -> {v}" for k, v in mods.items() if v and not os.path.realpath(v).startswith(root)]
+    if not mods or outside:
+        result.errors.append(f"unit tests did not test the copy: {outside or 'package never imported'}")
+
+
+def last_lines(text: str, n: int = 3) -> str:
+    lines = [line for line in ANSI.sub("", text).strip().splitlines() if line.strip()]
+    return " | ".join(lines[-n:])
+
+
+# --------------------------------------------------------------------------- report
+
+
+def short_tests(names: list[str]) -> str:
+    """test_forward::test_x[a], test_forward::test_x[b] -> test_x[2 cases]."""
+    counts: dict[str, int] = {}
+    for name in names:
+        base = name.split("::", 1)[-1].split("[", 1)[0]
+        counts[base] = counts.get(base, 0) + 1
+    return ", ".join(f"{k}[{v}]" if v > 1 else k for k, v in counts.items())
+
+
+def short_checks(nb_failed: dict) -> str:
+    parts = []
+    for nb, cells in nb_failed.items():
+        for cell, check, err in cells:
+            label = f"{nb[:2]} cell {cell}: " + (check[:60] + ("..." if len(check) > 60 else "") if check else err)
+            parts.append(label)
+    return "; ".join(parts)
+
+
+def verdict(r: Result) -> str:
+    m = r.mutant
+    if r.errors:
+        return "stale" if any("stale" in e or "does not exist" in e for e in r.errors) else "error"
+    unit = bool(r.unit_failed)
+    nb_ok = all(any(check for _, check, _ in r.nb_failed.get(nb, [])) for nb in r.nb_failed)
+    if unit and nb_ok:
+        return "killed"
+    if not unit and m.test_files():
+        return "SURVIVES unit" + ("" if nb_ok else " + notebook")
+    return "SURVIVES notebook"
+
+
+def subtract_baseline(r: Result, base: Result | None) -> None:
+    """Tests or cells that already fail without a mutant do not count as kills."""
+    if base is None:
+        return
+    r.unit_failed = [t for t in r.unit_failed if t not in base.unit_failed]
+    for nb, cells in r.nb_failed.items():
+        bad = {c for c, _, _ in base.nb_failed.get(nb, [])}
+        r.nb_failed[nb] = [c for c in cells if c[0] not in bad]
+
+
+def print_table(results: list[Result], markdown: bool) -> None:
+    rows = []
+    for r in results:
+        m = r.mutant
+        nb = short_checks(r.nb_failed) if r.nb_failed else ("-" if not m.notebooks else "not run")
+        unit = short_tests(r.unit_failed) or ("-" if not m.test_files() else "none")
+        rows.append((m.name, m.file, m.why, unit, nb or "none", verdict(r), r))
+    if markdown:
+        print("| mutant | file | wrong formula | killed by unit tests | killed by notebook checks | verdict |")
+        print("|---|---|---|---|---|---|")
+        for name, file, why, unit, nb, v, _ in rows:
+            print(f"| `{name}` | {file} | {why} | {unit} | {nb.replace('|', '/')} | {v} |")
+    else:
+        for name, file, why, unit, nb, v, r in rows:
+            print(f"{name:32s} {file:17s} {v:18s} {r.seconds:5.0f}s")
+            print(f"    {why}")
+            print(f"    unit: {unit}")
+            if r.mutant.notebooks or r.nb_failed:
+                print(f"    notebooks: {nb}")
+            for e in r.errors:
+                print(f"    ERROR: {e}")
+    n = len(results)
+    unit_kills = sum(bool(r.unit_failed) and not r.errors for r in results)
+    taught = [r for r in results if r.nb_failed]
+    nb_kills = sum(all(any(c for _, c, _ in cells) for cells in r.nb_failed.values()) for r in taught)
+    killed = sum(verdict(r) == "killed" for r in results)
+    print()
+    print(f"score: {killed}/{n} mutants killed everywhere they should be; unit tests kill {unit_kills}/{n}; "
+          f"notebook checks kill {nb_kills}/{len(taught)} of the mutants whose notebooks ran")  # fmt: skip
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
+    p.add_argument("--list", action="store_true", help="list the mutants and whether each still applies")
+    p.add_argument("--no-notebooks", action="store_true", help="unit tests only")
+    p.add_argument("--no-baseline", action="store_true", help="skip the run without a mutant")
+    p.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    p.add_argument("--markdown", action="store_true", help="print the README table")
+    p.add_argument("--json", metavar="PATH", help="write the raw results here")
+    p.add_argument("--keep", action="store_true", help="keep the temporary copies (for debugging)")
+    args = p.parse_args(argv)
+
+    names = [m.name for m in MUTANTS]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        p.error(f"duplicate mutant names: {sorted(dupes)}")
+    mutants = MUTANTS
+    if args.only:
+        unknown = set(args.only) - set(names)
+        if unknown:
+            p.error(f"unknown mutants {sorted(unknown)}; see --list")
+        mutants = [m for m in MUTANTS if m.name in args.only]
+    if args.list:
+        for m in mutants:
+            try:
+                check_applies(m)
+                state = "ok"
+            except StaleMutant as e:
+                state = f"STALE: {e}"
+            print(
+                f"{m.name:32s} {m.file:17s} tests={','.join(m.test_files())} nb={','.join(m.notebooks) or '-'}  {state}"
+            )
+            print(f"    {m.why}")
+        print(f"{len(mutants)} mutants")
+        return 0
+
+    threads = max(1, (os.cpu_count() or 2) // max(args.jobs, 1))
+    nbs = lambda m: () if args.no_notebooks else m.notebooks  # noqa: E731
+    jobs = [(None, tuple(sorted({t for m in mutants for t in m.test_files()})),
+             tuple(sorted({nb for m in mutants for nb in nbs(m)})))]  # fmt: skip
+    jobs = ([] if args.no_baseline else jobs) + [(m, m.test_files(), nbs(m)) for m in mutants]
+    start, results, base = time.perf_counter(), {}, None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        futures = {pool.submit(run_one, m, t, n, threads, args.keep): m for m, t, n in jobs}
+        for i, fut in enumerate(concurrent.futures.as_completed(futures), 1):
+            r = fut.result()
+            label = r.mutant.name if r.mutant else "(baseline)"
+            print(f"[{i}/{len(jobs)}] {label}: {r.seconds:.0f} s", file=sys.stderr, flush=True)
+            if r.mutant is None:
+                base = r
+            else:
+                results[r.mutant.name] = r
+    if base is not None:
+        bad = base.unit_failed + [f"{nb} cell {c}" for nb, cells in base.nb_failed.items() for c, _, _ in cells]
+        if bad or base.errors:
+            print(f"WARNING: the baseline (no mutant) fails: {bad} {base.errors}; those do not count as kills")
+        else:
+            print(f"baseline (no mutant): {base.unit_total} unit tests and "
+                  f"{len(base.nb_failed)} notebooks pass, the copy was the code under test ({base.seconds:.0f} s)")  # fmt: skip
+    ordered = [results[m.name] for m in mutants]
+    for r in ordered:
+        subtract_baseline(r, base)
+    print_table(ordered, args.markdown)
+    print(f"wall time {time.perf_counter() - start:.0f} s with --jobs {args.jobs}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([{
+            "name": r.mutant.name, "file": r.mutant.file, "why": r.mutant.why, "unit_failed": r.unit_failed,
+            "notebook_failed": r.nb_failed, "errors": r.errors, "verdict": verdict(r), "seconds": r.seconds}
+            for r in ordered], indent=1))  # fmt: skip
+    return 0 if all(verdict(r) == "killed" for r in ordered) else 1
+
+
+def check_applies(mutant: Mutant) -> None:
+    """Raise StaleMutant unless ``mutant`` applies to the package as it is now (nothing is written)."""
+    path = REPO / PACKAGE / mutant.file
+    with tempfile.TemporaryDirectory() as d:
+        dst = Path(d) / mutant.file
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            shutil.copy2(path, dst)
+        apply_mutant(mutant, Path(d))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
