@@ -53,9 +53,9 @@ def generate(
     shape = (n, 1, length or info["length"])
     g = torch.Generator().manual_seed(seed)
     net = model if labels is None else guided_model(model, labels, scale)  # (x_t, t) -> prediction
-    x = sample(net, schedule, shape, sampler, steps, prediction=info["prediction"], generator=g,
-               device=device, clip_x0=clip_x0, progress=progress, **kwargs)  # fmt: skip
-    return x.cpu() if isinstance(x, torch.Tensor) else (x[0].cpu(), x[1])
+    x_T = torch.randn(shape, generator=g).to(device)  # the start noise, drawn on the CPU
+    x = sample(net, schedule, x_T, sampler, steps, info["prediction"], clip_x0, g, progress, **kwargs)
+    return x.cpu()
 
 
 def pitch_titles(x, sr: int) -> list[str]:

@@ -7,7 +7,7 @@ from audiodiff_minimal.data import NUM_NOTE_CLASSES, SCALE_NAMES, TIMBRE_NAMES, 
 from audiodiff_minimal.forward import to_x0_eps
 from audiodiff_minimal.guidance import conditional_model, drop_labels, guided_model
 from audiodiff_minimal.models.unet1d import UNet1D, UNetConfig
-from audiodiff_minimal.samplers import ddim_sample, dpm_solver_pp_sample
+from audiodiff_minimal.samplers import ddim_sample, denoiser, dpm_solver_pp_sample
 from audiodiff_minimal.schedules import make_schedule
 
 COND = UNetConfig(base=8, mults=(1, 2), down=(4,), groups=4, t_dim=16, heads=2, num_classes=5)
@@ -107,9 +107,10 @@ def test_guiding_v_equals_guiding_eps():
 def test_guided_model_plugs_into_samplers():
     model, schedule = random_cond_net(), make_schedule("cosine", 1000)
     guided = guided_model(model, torch.tensor([0, 4]), 2.0)
+    denoise = denoiser(guided, schedule, prediction="v")
     for sampler in (ddim_sample, dpm_solver_pp_sample):
-        x = sampler(guided, schedule, (2, 1, 64), steps=4, prediction="v", generator=torch.Generator().manual_seed(0),
-                    progress=False)  # fmt: skip
+        x = sampler(denoise, torch.randn(2, 1, 64, generator=torch.Generator().manual_seed(0)), [1000, 500, 20, 1],
+                    schedule)  # fmt: skip
         assert x.shape == (2, 1, 64) and torch.isfinite(x).all()
 
 
