@@ -9,7 +9,7 @@ import torch
 from audiodiff_minimal.checkpoint import read_weights
 from audiodiff_minimal.distributed import Dist, init_distributed, run_torchrun, shard, torchrun_command
 from audiodiff_minimal.models.unet1d import UNET_PRESETS
-from audiodiff_minimal.train import TRAIN_PRESETS, train
+from audiodiff_minimal.train import TRAIN_PRESETS, train_unet
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 ATOL = 1e-5  # float32 rounding: DDP sums the two half-batch gradients in another order (measured: 1e-7 after 4 steps)
@@ -23,7 +23,7 @@ def cli_args(out, steps, resume=False):
 
 def single_process(out, steps, resume=False):
     config = replace(TRAIN_PRESETS["quick"], steps=steps)
-    return train(UNET_PRESETS["quick"], config, out=out, resume=resume, device="cpu", progress=False)
+    return train_unet(UNET_PRESETS["quick"], config, out=out, resume=resume, device="cpu", progress=False)
 
 
 def assert_same_run(a, b):
