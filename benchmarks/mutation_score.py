@@ -97,7 +97,6 @@ MUTANTS = [
     Mutant("cosine_hardcoded_1000", "schedules.py", "u = torch.arange(T + 1, dtype=torch.float64) / T", "u = torch.arange(T + 1, dtype=torch.float64) / 1000", "cosine u = t / 1000: right only for T = 1000", (NB01,)),
     Mutant("linear_hardcoded_1000", "schedules.py", "scale = 1000.0 / T", "scale = 1.0", "linear betas not rescaled by 1000 / T: right only for T = 1000", (NB01,)),
     Mutant("cosine_unnormalised", "schedules.py", "f0 = math.cos(s / (1 + s) * math.pi / 2) ** 2", "f0 = 1.0", "continuous cosine alpha_bar not divided by f(0)"),
-    Mutant("vp_sde_no_half", "schedules.py", "0.5 * (beta_max - beta_min) * u**2", "(beta_max - beta_min) * u**2", "VP-SDE alpha_bar without the 1/2 of the integral of beta(u)"),
     Mutant("sigma_no_sqrt", "schedules.py", "return torch.sqrt(1.0 - self.alpha_bar)", "return 1.0 - self.alpha_bar", "sigma_t = 1 - alpha_bar_t (a variance used as a std)", (NB01,)),
     Mutant("snr_inverted", "schedules.py", "return self.alpha_bar / (1.0 - self.alpha_bar)", "return (1.0 - self.alpha_bar) / self.alpha_bar", "SNR = sigma^2 / alpha_bar (noise-to-signal)", (NB01,)),
     Mutant("snr_sqrt_alpha_bar", "schedules.py", "return self.alpha_bar / (1.0 - self.alpha_bar)", "return self.alpha_bar.sqrt() / (1.0 - self.alpha_bar)", "SNR = sqrt(alpha_bar) / sigma^2 (amplitude over power)", (NB01,)),

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from audiodiff_minimal.forward import q_sample
 from audiodiff_minimal.schedules import (
     alpha_bar_cosine,
     cosine_schedule,
@@ -70,3 +71,26 @@ def test_gather_shape_dtype():
     out = gather(s.alpha_bar, torch.tensor([1, 50, 100]), x)
     assert out.shape == (3, 1, 1) and out.dtype == torch.float32
     assert out[1, 0, 0] == pytest.approx(s.alpha_bar[50].item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+@pytest.mark.parametrize("T", [20, 50, 250])
+def test_every_T_spans_the_whole_process(name, T):
+    """A formula right only for T = 1000 (a hard-coded 1000) fails here: any T must end in noise."""
+    s = make_schedule(name, T)
+    assert s.alpha_bar[T] < 1e-3  # x_T is (nearly) pure noise for every T, not only for T = 1000
+    if name == "linear":  # both ends scaled by 1000 / T (improved DDPM's code)
+        assert s.beta[1].item() == pytest.approx(1e-4 * 1000 / T, rel=1e-9)
+    else:  # the cosine schedule samples the same curve at u = t / T (Eq. 17), wherever beta is not clipped
+        u = torch.arange(T, dtype=torch.float64) / T
+        assert torch.allclose(s.alpha_bar[:T], alpha_bar_cosine(u), rtol=1e-9, atol=0)
+
+
+def test_snr_is_signal_power_over_noise_power():
+    """SNR_t = alpha_bar_t / sigma_t^2: power of sqrt(alpha_bar_t) x_0 over power of sigma_t eps (unit-variance x_0)."""
+    s, g, n = make_schedule("cosine", 100), torch.Generator().manual_seed(0), 200_000
+    assert torch.allclose(s.snr[1:] * s.sigma[1:] ** 2, s.alpha_bar[1:], rtol=1e-12)
+    x0, eps, t = torch.randn(n, 1, 1, generator=g), torch.randn(n, 1, 1, generator=g), torch.full((n,), 50)
+    signal, noise = q_sample(x0, t, torch.zeros_like(eps), s), q_sample(torch.zeros_like(x0), t, eps, s)
+    measured = (signal**2).mean() / (noise**2).mean()  # alpha_bar_50 is about 0.5 here, far from its square root
+    assert measured.item() == pytest.approx(s.snr[50].item(), rel=0.02)
