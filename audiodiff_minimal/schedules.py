@@ -120,5 +120,5 @@ def gather(a: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     Returns:
         (B, 1, 1) in ``x``'s dtype and on ``x``'s device.
     """
-    values = a[t.to(a.device)].to(x.dtype)  # cast on the CPU first: mps has no float64
-    return values.to(x.device).view(-1, *([1] * (x.dim() - 1)))
+    a = a.to(x.dtype).to(x.device)  # cast on the CPU first (mps has no float64), then index where x lives
+    return a[t.to(x.device)].view(-1, *([1] * (x.dim() - 1)))

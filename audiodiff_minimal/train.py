@@ -31,6 +31,7 @@ References:
     Ho & Salimans (2022), Classifier-Free Diffusion Guidance, Algorithm 1 (label dropout).
 """
 
+import contextlib
 import copy
 import time
 from collections.abc import Callable
@@ -294,12 +295,14 @@ def train(
     total = round(stop.cpu_s) if by_time else min(stop.steps, stop.until or stop.steps)
     bar = tqdm(total=total, initial=min(round(state.cpu_time_s), total) if by_time else state.step,
                disable=not (progress and d.is_main), desc=desc, unit="CPU s" if by_time else "step")  # fmt: skip
+    use_bf16 = bf16 and device.type == "cuda"  # autocast only where bf16 pays; other devices may not support it
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
     model.train()
     while not stop.done(state):
         wall, cpu = time.perf_counter(), time.process_time()
         step_lr = warmup_cosine(state.step + 1, stop.progress(state.step + 1, state.cpu_time_s, warmup), lr, warmup,
                                 min_lr_frac)  # fmt: skip
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda"):
+        with autocast:
             value = loss(net, batches())
         global_loss = mean_across_ranks(value.detach(), d)  # the global batch's mean (equal shards)
         if not torch.isfinite(global_loss):  # the same verdict on every rank, before the step is taken

@@ -233,7 +233,8 @@ class UNet1D(nn.Module):
         if labels.dtype.is_floating_point or labels.dtype == torch.bool:
             raise ValueError(f"UNet1D labels must be integers, got dtype {labels.dtype}")
         labels = labels.long().reshape(-1).expand(batch)
-        lo, hi = (int(labels.min()), int(labels.max())) if labels.numel() else (0, 0)
+        has_values = labels.numel() and labels.device.type != "meta"  # meta tensors (device tests) hold none
+        lo, hi = (int(labels.min()), int(labels.max())) if has_values else (0, 0)
         if lo < 0 or hi > n:
             raise ValueError(f"UNet1D labels must lie in 0..{n - 1} (or {n}, the null label), got {lo}..{hi}")
         return labels
