@@ -4,13 +4,14 @@ The question a learner with a laptop asks: "if I train for 20 minutes, which net
 Every model gets the same recipe and only the network differs:
 
 - data: fresh toy notes (``data.draw_toy_notes``), 16 clips of 4096 samples per step, the same seeded draws;
-- loss: v-prediction, cosine schedule, T = 1000 (``forward.q_sample``, ``forward.training_target``);
-- optimizer: our ``laptop`` preset: AdamW lr 1e-3, 200 warm-up steps, then a cosine to 0.1 x lr over the
-  *CPU-time* budget (the number of steps is not known in advance), grad clip 1.0, EMA 0.999 with warm-up;
+- loss: v-prediction, cosine schedule, T = 1000 (``losses.diffusion_loss``);
+- optimizer: our ``laptop`` preset through the one training loop (``train.train`` with ``Stop(cpu_s=...)``):
+  AdamW lr 1e-3, 200 warm-up steps, then a cosine to 0.1 x lr over the *CPU-time* budget (the number of
+  steps is not known in advance), grad clip 1.0, EMA 0.999 with warm-up;
 - budget: ``--minutes`` of this process's CPU time (``time.process_time``) spent in training steps, with
   ``--threads`` torch threads (default 1, so 20 CPU minutes is also 20 minutes on one core, and other
   jobs on the machine do not change the budget);
-- sampling: the EMA weights through our samplers (``generate.generate``), the same seeds, then chapter 05's
+- sampling: the EMA weights through our samplers (``samplers.sample``), the same seeds, then chapter 05's
   measures (``evaluate.evaluate_clips``) against held-out toy notes, and our ``train.mean_loss`` yardstick.
 
 The peers are built by ``benchmarks/peers.py`` (about 1.1M parameters each) and called through its adapters,
@@ -25,97 +26,54 @@ measures go to ``--out/NAME/result.json``; a model with a result is not trained 
 import argparse
 import copy
 import json
-import math
 import os
-import sys
-import time
 from pathlib import Path
 
+import peers  # benchmarks/peers.py, beside this script
 import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
+
+from audiodiff_minimal.data import draw_toy_notes, toy_notes
+from audiodiff_minimal.evaluate import evaluate_clips
+from audiodiff_minimal.generate import SAMPLER_LABELS, real_rows
+from audiodiff_minimal.losses import diffusion_loss
+from audiodiff_minimal.samplers import sample
+from audiodiff_minimal.schedules import make_schedule
+from audiodiff_minimal.train import TRAIN_PRESETS, Stop, TrainState, mean_loss, train
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import peers  # noqa: E402
-
-from audiodiff_minimal.data import draw_toy_notes, toy_notes  # noqa: E402
-from audiodiff_minimal.evaluate import evaluate_clips  # noqa: E402
-from audiodiff_minimal.forward import q_sample, training_target  # noqa: E402
-from audiodiff_minimal.generate import SAMPLER_LABELS, generate, real_rows  # noqa: E402
-from audiodiff_minimal.schedules import make_schedule  # noqa: E402
-from audiodiff_minimal.train import TRAIN_PRESETS, cosine_decay, ema_decay_at, ema_update, mean_loss  # noqa: E402
-
 RECIPE = TRAIN_PRESETS["laptop"]  # v, cosine T=1000, batch 16, 4096 samples, lr 1e-3, warm-up 200, EMA 0.999
 MODELS = ("ours-1m", "diffusers-1m", "lucidrains-1m")
 
 
-def lr_by_time(step: int, progress: float) -> float:
-    """Linear warm-up over RECIPE.warmup steps, then a cosine to min_lr_frac x lr over the CPU-time budget.
-
-    progress: the fraction of the budget used, in [0, 1] (train.lr_at does the same over a known step count).
-    """
-    warm = min(step / RECIPE.warmup, 1.0)
-    return RECIPE.lr * warm * cosine_decay(progress, RECIPE.min_lr_frac)
-
-
 def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int):
-    """Train model ``name`` for ``budget_s`` CPU seconds of training steps; returns (ema_model, steps, losses)."""
+    """Train model ``name`` with ``train.train`` for ``budget_s`` CPU seconds (``Stop(cpu_s=...)``).
+
+    The learning rate warms up over RECIPE.warmup steps, then its cosine follows the fraction of the CPU
+    budget used. Returns (ema_model, steps, losses).
+    """
     torch.manual_seed(seed)
     model = peers.build(name, RECIPE.length)
-    ema = copy.deepcopy(model).requires_grad_(False).eval()
+    g = {"data": torch.Generator().manual_seed(seed), "noise": torch.Generator().manual_seed(seed + 1)}
     opt = torch.optim.AdamW(model.parameters(), lr=RECIPE.lr, weight_decay=RECIPE.weight_decay)
-    g_data, g_noise = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
-    schedule = make_schedule(RECIPE.schedule, RECIPE.T)
-    step, used, losses = 0, 0.0, []
+    state = TrainState(opt, copy.deepcopy(model).requires_grad_(False).eval(), g)
     state_path = out / "state.pt"
     if state_path.is_file():
-        state = torch.load(state_path, weights_only=True)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["optimizer"])
-        g_data.set_state(state["g_data"])
-        g_noise.set_state(state["g_noise"])
-        step, used, losses = state["step"], state["cpu_s"], list(state["losses"])
-        print(f"{name}: resumed at step {step}, {used / 60:.1f} CPU min used")
+        saved = torch.load(state_path, weights_only=True)
+        model.load_state_dict(saved["model"])
+        state.load_state_dict(saved["state"], state_path)
+        print(f"{name}: resumed at step {state.step}, {state.cpu_time_s / 60:.1f} CPU min used")
 
-    def save():
-        state = {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
-                 "g_data": g_data.get_state(), "g_noise": g_noise.get_state(), "step": step, "cpu_s": used,
-                 "losses": losses}  # fmt: skip
-        torch.save(state, out / "state.tmp")
+    def save(state):
+        torch.save({"model": model.state_dict(), "state": state.state_dict()}, out / "state.tmp")
         os.replace(out / "state.tmp", state_path)  # atomic: a crash mid-save keeps the last good state
 
-    model.train()
-    bar = tqdm(total=round(budget_s), initial=min(round(used), round(budget_s)), desc=f"{name} (CPU s)", unit="s")
-    while used < budget_s:
-        start = time.process_time()
-        x0, _, _ = draw_toy_notes(RECIPE.batch_size, RECIPE.length, RECIPE.sr, g_data)  # (B, 1, L)
-        t = torch.randint(1, RECIPE.T + 1, (RECIPE.batch_size,), generator=g_noise)
-        eps = torch.randn(x0.shape, generator=g_noise)
-        x_t = q_sample(x0, t, eps, schedule)
-        loss = F.mse_loss(model(x_t, t), training_target(x0, eps, t, schedule, RECIPE.prediction))
-        step += 1
-        for group in opt.param_groups:
-            group["lr"] = lr_by_time(step, used / budget_s)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), RECIPE.grad_clip)
-        opt.step()
-        ema_update(ema, model, ema_decay_at(step, RECIPE.ema_decay))
-        losses.append(loss.item())
-        spent = time.process_time() - start
-        used += spent
-        bar.update(max(0, min(round(used), round(budget_s)) - bar.n))  # whole CPU seconds, never past the total
-        if not math.isfinite(losses[-1]):
-            raise FloatingPointError(f"{name}: loss {losses[-1]} at step {step}; last good state in {state_path}")
-        if step % save_every == 0:
-            save()
-    bar.close()
-    save()
-    return ema, step, losses
+    schedule = make_schedule(RECIPE.schedule, RECIPE.T)
+    batches = lambda: draw_toy_notes(RECIPE.batch_size, RECIPE.length, RECIPE.sr, g["data"])[0]  # (B, 1, L)
+    loss = lambda net, x0: diffusion_loss(net, x0, schedule, RECIPE.prediction, g["noise"])
+    train(model, loss, batches, Stop(cpu_s=budget_s), state, lr=RECIPE.lr, warmup=RECIPE.warmup,
+          min_lr_frac=RECIPE.min_lr_frac, grad_clip=RECIPE.grad_clip, ema_decay=RECIPE.ema_decay, save=save,
+          save_every=save_every, desc=f"{name} (CPU s)")  # fmt: skip
+    return state.ema, state.step, state.losses
 
 
 def main(argv=None):
@@ -132,7 +90,6 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     schedule = make_schedule(RECIPE.schedule, RECIPE.T)
-    info = {"prediction": RECIPE.prediction, "length": RECIPE.length, "sr": RECIPE.sr}
     reference = toy_notes(args.n, length=RECIPE.length, sr=RECIPE.sr, seed=777)[0]  # held out, as in chapter 05
     yardstick = toy_notes(64, length=RECIPE.length, sr=RECIPE.sr, seed=778)[0]
     results = []
@@ -154,7 +111,10 @@ def main(argv=None):
                "mean_loss": mean_loss(ema, yardstick, schedule, RECIPE.prediction), "samplers": []}  # fmt: skip
         for spec in args.samplers:
             sampler, n_steps = spec.split(":")
-            x = generate(ema, schedule, info, sampler, int(n_steps), args.n, args.seed, progress=False)
+            g = torch.Generator().manual_seed(args.seed)
+            x_T = torch.randn(args.n, 1, RECIPE.length, generator=g)
+            x = sample(ema, schedule, x_T, sampler, int(n_steps), RECIPE.prediction, clip_x0=True, generator=g,
+                       progress=False)  # fmt: skip
             row["samplers"].append({"sampler": sampler, "steps": int(n_steps), **evaluate_clips(x, reference)})
         done.write_text(json.dumps(row, indent=1))
         results.append(row)
