@@ -6,6 +6,7 @@ needs no files or network. Clips are mono, 8 kHz by default, shaped (B, 1, L), i
 """
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,12 +213,16 @@ class WavFolder(torch.utils.data.Dataset):
     Files are loaded once, here, and checked: any sample rate (resampled to ``sr``),
     stereo mixed to mono, then peak-normalised to ``peak``. In ``__getitem__`` a clip is
     cropped (randomly if ``random_crop``, else from the start) or zero-padded to ``length``.
-    A bad file (unreadable, empty, silent, NaN or infinite samples) raises
-    :class:`AudioFileError` naming it; with ``skip_bad=True`` bad files are skipped and
-    listed in ``self.skipped`` as ``(path, problem)`` so one bad file never poisons a run.
-    Files that needed converting are listed in ``self.converted`` as ``(path, what was done)``;
-    with ``strict=True`` another sample rate or more than one channel is an error instead
-    (for a folder that should already be clean, e.g. before a long GPU run).
+    A bad file (unreadable, truncated, empty, NaN or infinite samples, or, after conversion,
+    silent, near-silent or shorter than ``audio.MIN_SECONDS``: see ``audio.load_wav``) or a
+    folder that cannot be read raises :class:`AudioFileError` naming it; with ``skip_bad=True``
+    it is skipped and listed in ``self.skipped`` as ``(path, problem)`` so one bad file never
+    poisons a run. Files that needed converting are listed in ``self.converted`` as ``(path,
+    what was done)``; with ``strict=True`` another sample rate or more than one channel is an
+    error instead (for a folder that should already be clean, e.g. before a long GPU run).
+    Symlinked folders are read (each folder once); files of other types (MP3, text) and links
+    back to a folder already read are listed in ``self.ignored`` as ``(path, reason)``.
+    :meth:`summary` says all of it in one line for a log.
 
     Items are dicts ``{"audio": (1, L) float32, "path": str}``.
     """
@@ -237,10 +242,14 @@ class WavFolder(torch.utils.data.Dataset):
         self.root, self.sr, self.length, self.random_crop = Path(root), sr, length, random_crop
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: no such folder")
-        paths = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in self.EXTENSIONS)
+        self.paths, self.clips, self.skipped, self.converted, self.ignored = [], [], [], [], []
+        self.skip_bad = skip_bad
+        paths = sorted(self._find(self.root, {self.root.resolve()}))
         if not paths:
-            raise AudioFileError(self.root, f"no audio files ({', '.join(self.EXTENSIONS)}) in this folder")
-        self.paths, self.clips, self.skipped, self.converted = [], [], [], []
+            there = ""
+            for what, items in (("skipped", self.skipped), ("ignored", self.ignored)):
+                there += f"; {what} {len(items)}: {', '.join(p.name for p, _ in items[:3])}" if items else ""
+            raise AudioFileError(self.root, f"no audio files ({', '.join(self.EXTENSIONS)}) in this folder{there}")
         for path in paths:
             try:
                 changes = self._conversions(path, sr)
@@ -249,16 +258,62 @@ class WavFolder(torch.utils.data.Dataset):
                     raise AudioFileError(path, problem)
                 x, _ = load_wav(path, sr=sr)
             except AudioFileError as err:
-                if not skip_bad:
-                    raise
-                self.skipped.append((path, err.problem))
+                self._bad(err)
                 continue
             self.paths.append(path)
             self.clips.append(x / np.abs(x).max() * peak)
             if changes:
                 self.converted.append((path, "; ".join(changes) + ": converted"))
         if not self.clips:
-            raise AudioFileError(self.root, f"all {len(paths)} audio files are bad, e.g. {self.skipped[0]}")
+            first, problem = self.skipped[0]
+            raise AudioFileError(self.root, f"all {len(paths)} audio files are bad, e.g. {first}: {problem}")
+
+    def _bad(self, err: AudioFileError) -> None:
+        """Raise ``err``, or with ``skip_bad`` list it in ``self.skipped``."""
+        if not self.skip_bad:
+            raise err
+        self.skipped.append((err.path, err.problem))
+
+    def _find(self, folder: Path, seen: set[Path]) -> list[Path]:
+        """The audio files below ``folder``, following symlinked folders once; lists what is not read."""
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: (e.is_symlink(), e.name))  # real folders first
+        except OSError as err:
+            problem = f"folder cannot be read ({err.strerror}): its files are left out; check its permissions"
+            self._bad(AudioFileError(folder, problem))
+            return []
+        found = []
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir():  # True for a symlinked folder too
+                if path.resolve() in seen:
+                    self.ignored.append((path, f"a link to {path.resolve()}, a folder already read"))
+                    continue
+                seen.add(path.resolve())
+                found += self._find(path, seen)
+            elif path.suffix.lower() in self.EXTENSIONS:
+                found.append(path)  # a broken link too: load_wav names it
+            else:
+                self.ignored.append((path, self._why_ignored(path)))
+        return found
+
+    def _why_ignored(self, path: Path) -> str:
+        """Why a file of another type is not read, and what to do if it is audio."""
+        read = ", ".join(self.EXTENSIONS)
+        kind = path.suffix.lower()
+        if kind in (".mp3", ".m4a", ".aac", ".aif", ".aiff", ".opus", ".wma", ".mp4"):
+            return f"{kind[1:].upper()} is not read (only {read}); convert it: ffmpeg -i {path.name} {path.stem}.wav"
+        return f"not audio (only {read} files are read)"
+
+    def summary(self) -> str:
+        """One line for a log: how many files and seconds, and how many converted, skipped and ignored."""
+        seconds = sum(len(x) for x in self.clips) / self.sr
+        short = sum(len(x) < self.length for x in self.clips)
+        duration = f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.1f} s"
+        padded = f" ({short} shorter than a {self.length / self.sr:.3g} s clip: zero-padded)" if short else ""
+        files = f"{len(self)} file{'' if len(self) == 1 else 's'}"
+        counts = f"converted {len(self.converted)}, skipped {len(self.skipped)} bad, ignored {len(self.ignored)}"
+        return f"{self.root}: {files}, {duration} at {self.sr} Hz{padded}; {counts}"
 
     @staticmethod
     def _conversions(path: Path, sr: int) -> list[str]:

@@ -1,6 +1,8 @@
 """Built-in toy audio and the WAV-folder dataset, with its errors for bad files."""
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,6 +118,14 @@ def test_wav_folder_crops(tmp_path):
         ("silent.wav", lambda p: write(p, np.zeros(800), 8000), "silent"),
         ("nan.wav", lambda p: write(p, np.array([0.1, np.nan, 0.2] * 100), 8000, "FLOAT"), "NaN or infinite"),
         ("inf.wav", lambda p: write(p, np.array([0.1, np.inf, 0.2] * 100), 8000, "FLOAT"), "NaN or infinite"),
+        (
+            "dither.wav",
+            lambda p: write(p, np.random.default_rng(0).integers(-1, 2, 800).astype(np.int16), 8000),
+            "near-silent: peak 3.1e-05",
+        ),  # fmt: skip
+        ("faint.wav", lambda p: write(p, np.full(800, 1e-7), 8000, "FLOAT"), "near-silent: peak 1e-07"),
+        ("blip_48k.wav", lambda p: write(p, np.array([0.5, -0.5]), 48000, "FLOAT"), "too short"),
+        ("cut.wav", lambda p: p.write_bytes(write(p, sine(8000), 8000).read_bytes()[:2044]), "truncated"),
     ],
 )
 def test_bad_files_are_named(tmp_path, name, make, problem):
@@ -126,6 +136,7 @@ def test_bad_files_are_named(tmp_path, name, make, problem):
     assert name in str(err.value)
     ds = WavFolder(tmp_path, skip_bad=True)  # one bad file never poisons a run
     assert len(ds) == 1 and ds.skipped[0][0].name == name
+    assert ds[0]["audio"].isfinite().all() and ds[0]["audio"].abs().max() <= 0.9 + 1e-6
 
 
 def test_empty_and_missing_folders(tmp_path):
@@ -133,3 +144,58 @@ def test_empty_and_missing_folders(tmp_path):
         WavFolder(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         WavFolder(tmp_path / "nope")
+
+
+def test_files_and_folders_not_read_are_listed(tmp_path, monkeypatch):
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    (root / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    write(root / "a.wav", sine(8000), 8000)
+    write(root / "sub" / "b.wav", sine(8000), 8000)
+    write(elsewhere / "c.wav", sine(8000), 8000)
+    (root / "linked").symlink_to(elsewhere)  # a symlinked folder is read like any folder
+    (root / "sub" / "loop").symlink_to(root)  # ... once: a link back is listed, not followed forever
+    (root / "song.mp3").write_bytes(b"ID3 not decoded here")
+    (root / "notes.txt").write_text("take 3 was the best")
+    (root / "locked").mkdir()
+    write(root / "locked" / "d.wav", sine(8000), 8000)
+    scandir = os.scandir
+
+    def refusing_scandir(path="."):  # what a folder without read permission does (chmod cannot, for root)
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    with pytest.raises(AudioFileError, match=r"locked: folder cannot be read \(Permission denied\)"):
+        WavFolder(root)
+    ds = WavFolder(root, skip_bad=True)
+    assert sorted(p.relative_to(root).as_posix() for p in ds.paths) == ["a.wav", "linked/c.wav", "sub/b.wav"]
+    assert [(p.name, "cannot be read" in why) for p, why in ds.skipped] == [("locked", True)]
+    ignored = {p.name: why for p, why in ds.ignored}
+    assert sorted(ignored) == ["loop", "notes.txt", "song.mp3"]
+    assert "MP3" in ignored["song.mp3"] and "convert" in ignored["song.mp3"]
+    assert "already read" in ignored["loop"]
+    assert "ignored 3" in ds.summary() and "skipped 1" in ds.summary()
+
+
+def test_no_audio_files_says_what_was_there(tmp_path):
+    (tmp_path / "a.mp3").write_bytes(b"ID3")
+    with pytest.raises(AudioFileError, match=r"no audio files \(.wav, .flac, .ogg\) in this folder; ignored 1: a.mp3"):
+        WavFolder(tmp_path)
+
+
+def test_summary_is_one_line_with_counts_and_duration(tmp_path):
+    write(tmp_path / "a.wav", sine(16000, seconds=0.5), 16000)  # converted, shorter than a 0.512 s clip
+    write(tmp_path / "b.wav", sine(8000, seconds=1.0), 8000)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "c.mp3").write_bytes(b"ID3")
+    line = WavFolder(tmp_path, length=4096, skip_bad=True).summary()
+    assert "\n" not in line
+    assert line.startswith(f"{tmp_path}: 2 files, 1.5 s at 8000 Hz (1 shorter than a 0.512 s clip: zero-padded)")
+    assert "converted 1, skipped 1 bad, ignored 1" in line
+    for name in ("a.wav", "empty.wav", "c.mp3"):
+        (tmp_path / name).unlink()
+    assert (
+        WavFolder(tmp_path).summary() == f"{tmp_path}: 1 file, 1.0 s at 8000 Hz; converted 0, skipped 0 bad, ignored 0"
+    )
