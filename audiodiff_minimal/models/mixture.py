@@ -2,12 +2,12 @@
 
 The data: pick component k with probability pi_k, then x_0 = mu_k + tau z, z ~ N(0, I). Given
 x_t = sqrt(alpha_bar_t) x_0 + sigma_t eps, component k makes x_t ~ N(sqrt(alpha_bar_t) mu_k, v_t I) with
-v_t = alpha_bar_t tau^2 + sigma_t^2, so Bayes' rule gives the responsibilities (chapter 03, Eq. 3.9)
+v_t = alpha_bar_t tau^2 + sigma_t^2, so Bayes' rule gives the responsibilities (chapter 03, Eq. 3.7)
 
     r_k(x_t) = softmax_k( log pi_k - ||x_t - sqrt(alpha_bar_t) mu_k||^2 / (2 v_t) )
 
 and, within a component, the Wiener filter E[x_0 | x_t, k] = mu_k + sqrt(alpha_bar_t) tau^2 / v_t (x_t - sqrt(ab) mu_k).
-The optimal denoiser is their average weighted by the responsibilities (Eq. 3.10):
+The optimal denoiser is their average weighted by the responsibilities (Eq. 3.8):
 
     E[x_0 | x_t] = sum_k r_k(x_t) E[x_0 | x_t, k]        (nonlinear in x_t: a soft "pick one")
 
@@ -55,7 +55,7 @@ class Mixture:
 
 
 def responsibilities(x_t: torch.Tensor, t: torch.Tensor, mix: Mixture, schedule: Schedule) -> torch.Tensor:
-    """r_k(x_t) = p(k | x_t), Eq. (3.9), shape (B, K).
+    """r_k(x_t) = p(k | x_t), Eq. (3.7), shape (B, K).
 
     Args:
         x_t: (B, 1, L).  t: (B,) int64 in 1..T.
@@ -69,7 +69,7 @@ def responsibilities(x_t: torch.Tensor, t: torch.Tensor, mix: Mixture, schedule:
 
 
 def mixture_x0_hat(x_t: torch.Tensor, t: torch.Tensor, mix: Mixture, schedule: Schedule) -> torch.Tensor:
-    """The optimal denoiser E[x_0 | x_t] of the mixture, Eq. (3.10).
+    """The optimal denoiser E[x_0 | x_t] of the mixture, Eq. (3.8).
 
     Args:
         x_t: (B, 1, L).  t: (B,) int64 in 1..T.
