@@ -188,6 +188,7 @@ def test_spectrogram_of_a_clean_note_shows_its_harmonics():
     harmonics = S[[round(k * f0 / bin_hz) for k in range(1, 9)], frame]
     between = S[[round((k + 0.5) * f0 / bin_hz) for k in range(1, 8)], frame]
     assert np.all(harmonics > vmin + 30) and np.all(harmonics < vmax)  # visible lines, none clipped
+    assert harmonics[0] > vmax - 15  # the fundamental is bright: the range is not wider than the audio needs
     assert np.all(between < harmonics[:-1] - 20)  # dark between them
     assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "frequency (Hz)"
     assert "dB" in ax.figure.axes[-1].get_ylabel()  # the colour bar says what a colour means
