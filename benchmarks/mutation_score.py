@@ -133,6 +133,7 @@ MUTANTS = [
     Mutant("x0_filter_no_sqrt", "models/linear.py", "return ab**0.5 * cov @ torch.linalg.inv", "return ab * cov @ torch.linalg.inv", "Wiener x_0 filter alpha_bar Sigma (...)^-1: missing square root", (NB03,)),
     Mutant("wiener_gain_no_alpha_bar", "models/linear.py", "gain = sigma / (ab * S + sigma**2)", "gain = sigma / (S + sigma**2)", "per-frequency Wiener gain without alpha_bar", (NB03,)),
     Mutant("linear_eps_weight_t_minus_1", "models/linear.py", "return torch.bmm(x_t, self.weight[t].transpose(1, 2))", "return torch.bmm(x_t, self.weight[t - 1].transpose(1, 2))", "LinearEps reads weight[t - 1] on unstratified batches (sampling)", (NB03,)),
+    Mutant("linear_eps_stratified_off_by_one", "models/linear.py", "@ self.weight[1:].transpose(1, 2)", "@ self.weight[:-1].transpose(1, 2)", "LinearEps reads weight[t - 1] on stratified batches (training)", (NB03,)),
     # ---------------------------------------------------------------- spectral.py
     Mutant("spectral_snr_no_alpha_bar", "spectral.py", "snr = schedule.snr.numpy()[:, None]", "snr = (1 / schedule.sigma**2).numpy()[:, None]", "x_t's spectrum as S + sigma^2 (no alpha_bar)", (NB01,)),
     Mutant("spectral_snr_sqrt_alpha_bar", "spectral.py", "snr = schedule.snr.numpy()[:, None]", "snr = (schedule.alpha_bar.sqrt() / schedule.sigma**2).numpy()[:, None]", "x_t's spectrum as sqrt(alpha_bar) S + sigma^2", (NB01,)),

@@ -74,3 +74,17 @@ def test_wiener_filter_equals_matrix_for_circulant_covariance():
     assert torch.allclose(wiener_eps_hat(x_t, t, power, s), gaussian_eps_hat(x_t, t, cov, s), atol=1e-9)
     with pytest.raises(ValueError, match="need 9"):
         wiener_eps_hat(x_t, t, power[:-1], s)
+
+
+def test_weight_index_equals_step_on_every_path():
+    """eps_hat = W_t x_t reads weight[t] both on stratified batches (training) and on any other batch (sampling)."""
+    T, L, g = 6, 8, torch.Generator().manual_seed(3)
+    model = LinearEps(L, T)
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(T + 1, L, L, generator=g))  # a different matrix for every step
+    t_strat = stratified_t(T, 2)  # the batched-matmul path
+    t_any = torch.tensor([3, 1, 6, 6, 2, 5, 4, 1, 3])  # the per-clip path
+    for t in (t_strat, t_any, torch.tensor([1]), torch.tensor([T])):
+        x_t = torch.randn(len(t), 1, L, generator=g)
+        expected = torch.stack([x_t[i] @ model.weight[step].T for i, step in enumerate(t.tolist())])
+        torch.testing.assert_close(model(x_t, t).detach(), expected.detach(), atol=1e-5, rtol=1e-5)

@@ -19,12 +19,13 @@ from audiodiff_minimal.losses import (
     gaussian_nll,
     linear_eps_mse,
     linear_gaussian_elbo,
+    prior_term,
     quantize,
     reverse_variance,
     simple_loss,
 )
 from audiodiff_minimal.models.linear import gaussian_eps_hat, gaussian_eps_matrices
-from audiodiff_minimal.schedules import make_schedule
+from audiodiff_minimal.schedules import Schedule, make_schedule
 
 AR = ARProcess()
 
@@ -150,3 +151,20 @@ def test_reverse_variance_errors_and_order():
         reverse_variance(s, "huge")
     bt, b = reverse_variance(s, "beta_tilde"), reverse_variance(s, "beta")
     assert torch.all(bt[2:] <= b[2:]) and bt[1] == b[1]
+
+
+def test_bits_per_sample_of_uniform_16_bit_audio():
+    """A uniform distribution over the 2^16 PCM levels costs exactly 16 bits per sample, whatever the clip length."""
+    for length in (1, 16, 4096):
+        nll_nats = length * 16 * math.log(2)  # -log P of a clip, P = 2^-16 per sample
+        assert bits_per_sample(nll_nats, length) == pytest.approx(16.0, rel=1e-12)
+
+
+def test_prior_term_matches_monte_carlo_when_alpha_bar_T_is_large():
+    """E L_T over x_0 ~ N(0, cov): the data term carries alpha_bar_T, visible only when alpha_bar_T is not ~0."""
+    L = 16
+    s = Schedule("short", 10, torch.cat([torch.zeros(1), torch.full((10,), 0.05, dtype=torch.float64)]))  # ab_T = 0.6
+    cov, x0 = AR.covariance(L), AR.sample(20_000, L, seed=5).double()
+    ab, s2 = s.alpha_bar[10].item(), s.sigma[10].item() ** 2
+    kl = gaussian_kl(math.sqrt(ab) * x0, torch.tensor(s2), torch.tensor(0.0), torch.tensor(1.0)).sum((1, 2))
+    assert prior_term(cov, s) == pytest.approx(kl.mean().item(), abs=4 * kl.std().item() / math.sqrt(len(kl)))

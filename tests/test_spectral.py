@@ -45,3 +45,18 @@ def test_expected_periodogram_matches_samples_and_tends_to_spectrum():
     assert np.max(np.abs(S / expected - 1)) < 0.1
     freqs, long = expected_periodogram(ar.covariance(1024), ar.sr)
     assert np.median(np.abs(long[1:-1] / ar.power_spectrum(freqs[1:-1]) - 1)) < 0.02
+
+
+def test_cutoff_is_the_highest_bin_above_threshold():
+    """Read off the highest frequency above 0 dB exactly: not the bin below or above it."""
+    freqs = np.array([0.0, 100.0, 200.0, 300.0, 400.0])
+    snr = np.array(
+        [
+            [9.0, 5.0, 2.0, 0.5, 0.1],  # crosses between 200 and 300 Hz
+            [9.0, 0.5, 3.0, 0.9, 0.1],  # not monotone: the highest bin above is 200 Hz
+            [9.0, 9.0, 9.0, 9.0, 1.5],  # every bin above: the top bin
+            [0.9, 0.5, 0.1, 0.1, 0.1],  # none above: 0
+        ]
+    )
+    assert cutoff_frequency(freqs, snr).tolist() == [200.0, 200.0, 400.0, 0.0]
+    assert cutoff_frequency(freqs, snr, threshold=4.0).tolist() == [100.0, 0.0, 300.0, 0.0]
