@@ -1,32 +1,27 @@
-"""Generate audio from a checkpoint: the ``sample`` command and the steps-versus-quality study (``05_sampling``).
+"""Generate audio from a loaded checkpoint, and the steps-versus-quality study (``05_sampling``).
 
-``python -m audiodiff_minimal sample --checkpoint PATH --sampler {ddpm,ddim,dpm} --steps N --n COUNT --seed S
---out DIR`` writes ``sample_000.wav`` ... and ``spectrograms.png``; without ``--checkpoint`` it uses the
-shipped one. :func:`steps_vs_quality` measures every sampler over a range of step counts (the notebook's
-plot, ``benchmarks/steps_vs_quality.py`` and the model card use it). This module draws figures, so it may
-import matplotlib; the numerics stay in ``samplers`` and ``evaluate``.
+``generate(model, record, ...)`` samples a checkpoint loaded with ``registry.load_model`` (the ``sample``
+command of ``cli.py`` uses it); :func:`steps_vs_quality` measures every sampler over a range of step counts
+(the notebook's plot, ``benchmarks/steps_vs_quality.py`` and the model card use it). This module draws
+figures, so it may import matplotlib; the numerics stay in ``samplers`` and ``evaluate``.
 """
 
 import time
-from pathlib import Path
 
 import torch
 
-from .audio import plot_clips, save_wav
-from .checkpoint import SHIPPED_CHECKPOINT, load_checkpoint
-from .data import SCALE_NAMES, TIMBRE_NAMES
+from .checkpoint import Record
+from .data import SCALE_NAMES
 from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
-from .guidance import guided_model, note_label
-from .samplers import SAMPLERS, sample
-from .utils import get_device
+from .guidance import guided_model
+from .samplers import sample
 
 SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)"}
 
 
 def generate(
     model,
-    schedule,
-    info: dict,
+    record: Record,
     sampler: str = "dpm",
     steps: int = 20,
     n: int = 8,
@@ -38,23 +33,24 @@ def generate(
     scale: float = 1.0,
     **kwargs,
 ) -> torch.Tensor:
-    """``n`` clips from a loaded checkpoint (``checkpoint.load_checkpoint``), seeded, on the model's device.
+    """``n`` clips from a loaded checkpoint (``registry.load_model``), seeded, on the model's device.
 
     Args:
-        model: the network, called as model(x_t, t).  info: the checkpoint's config (prediction, length).
+        model: the network, called as model(x_t, t).  record: its checkpoint record (schedule, prediction, length).
         length: clip length (default the training length; must suit the U-Net's down factors).
         clip_x0: clip x0_hat to [-1, 1] at every step, as audio lives there.  kwargs: for the sampler.
-        labels: for a class-conditional checkpoint, an int or (n,) class labels (``guidance.note_label``),
+        labels: for a class-conditional checkpoint, an int or (n,) class labels (``data.note_label``),
             sampled with classifier-free guidance of scale ``scale`` (1 = plain conditional).
     Returns:
         (n, 1, L) float32 on the CPU.
     """
     device = next(model.parameters()).device
-    shape = (n, 1, length or info["length"])
+    shape = (n, 1, length or record.length)
     g = torch.Generator().manual_seed(seed)
     net = model if labels is None else guided_model(model, labels, scale)  # (x_t, t) -> prediction
     x_T = torch.randn(shape, generator=g).to(device)  # the start noise, drawn on the CPU
-    x = sample(net, schedule, x_T, sampler, steps, info["prediction"], clip_x0, g, progress, **kwargs)
+    schedule = record.make_schedule()
+    x = sample(net, schedule, x_T, sampler, steps, record.prediction, clip_x0, g, progress, **kwargs)
     return x.cpu()
 
 
@@ -64,51 +60,8 @@ def pitch_titles(x, sr: int) -> list[str]:
     return [f"{i}: {SCALE_NAMES[j]} {c:+.0f}c" for i, (c, j) in enumerate(zip(cents, idx, strict=True))]
 
 
-def sample_command(
-    checkpoint: str | Path | None, sampler: str, steps: int, n: int, seed: int, out: str | Path, device=None,
-    pitch: str | None = None, timbre: str | None = None, scale: float = 1.0,
-) -> list[Path]:  # fmt: skip
-    """The ``sample`` command: write ``n`` WAVs and one spectrogram grid into ``out``; return the paths.
-
-    Without ``checkpoint`` the shipped one (``checkpoint.SHIPPED_CHECKPOINT``) is used. ``pitch`` (e.g. "A4")
-    and ``timbre`` (e.g. "sine") ask a class-conditional checkpoint for that note, with classifier-free
-    guidance of scale ``scale`` (chapter 06).
-    """
-    import matplotlib.pyplot as plt
-
-    path = Path(checkpoint) if checkpoint is not None else SHIPPED_CHECKPOINT
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"{path}: no checkpoint here (config.json missing); train one with "
-            "`python -m audiodiff_minimal train --config quick --out runs/quick` and pass --checkpoint runs/quick"
-        )
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
-    model, schedule, info = load_checkpoint(path, device=get_device(device))
-    labels = None
-    if pitch is not None or timbre is not None:
-        if info["unet"].get("num_classes", 0) == 0:
-            raise ValueError(f"{path}: this checkpoint is unconditional; --pitch and --timbre need a class-conditional "
-                             "one (train it with `--config laptop_cond`)")  # fmt: skip
-        if pitch not in SCALE_NAMES or timbre not in TIMBRE_NAMES:
-            raise ValueError(f"give both --pitch (one of {SCALE_NAMES}) and --timbre (one of {TIMBRE_NAMES})")
-        labels = note_label(SCALE_NAMES.index(pitch), TIMBRE_NAMES.index(timbre))
-    start = time.perf_counter()
-    x = generate(model, schedule, info, sampler, steps, n, seed, labels=labels, scale=scale)
-    seconds = time.perf_counter() - start
-    out = Path(out)
-    paths = [save_wav(out / f"sample_{i:03d}.wav", clip, info["sr"]) for i, clip in enumerate(x)]
-    fig = plot_clips(x, info["sr"], titles=pitch_titles(x, info["sr"]))
-    fig.suptitle(f"{path.name} (step {info['step']}): {SAMPLER_LABELS[sampler]}, {steps} steps, seed {seed}")
-    fig.savefig(out / "spectrograms.png", dpi=80)
-    plt.close(fig)
-    paths.append(out / "spectrograms.png")
-    print(f"wrote {n} clips ({seconds / n:.2f} s per clip, {sampler}, {steps} steps) and spectrograms.png to {out}")
-    return paths
-
-
 def steps_vs_quality(
-    model, schedule, info: dict, reference, samplers=("ddpm", "ddim", "dpm"), steps_list=(10, 20, 50),
+    model, record: Record, reference, samplers=("ddpm", "ddim", "dpm"), steps_list=(10, 20, 50),
     n: int = 16, seed: int = 0, progress: bool = False,
 ) -> list[dict]:  # fmt: skip
     """Measures (``evaluate.evaluate_clips`` against ``reference``) for each sampler and number of steps.
@@ -116,14 +69,15 @@ def steps_vs_quality(
     The same seed for every setting, so differences come from the sampler, not the draw. Settings with
     more steps than T are skipped. Returns rows {"sampler", "steps", "s_per_clip", **measures}.
     """
-    generate(model, schedule, info, samplers[0], 1, 1, seed, progress=False)  # warm-up: keep it out of the timings
+    T = record.make_schedule().T
+    generate(model, record, samplers[0], 1, 1, seed, progress=False)  # warm-up: keep it out of the timings
     rows = []
     for name in samplers:
         for steps in steps_list:
-            if steps > schedule.T:
+            if steps > T:
                 continue
             start = time.perf_counter()
-            x = generate(model, schedule, info, name, steps, n, seed, progress=progress)
+            x = generate(model, record, name, steps, n, seed, progress=progress)
             seconds = (time.perf_counter() - start) / n
             rows.append({"sampler": name, "steps": steps, "s_per_clip": seconds, **evaluate_clips(x, reference)})
     return rows

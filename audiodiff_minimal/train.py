@@ -53,16 +53,16 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .data import LENGTH, SR, WavFolder, draw_toy_notes
-from .distributed import Dist, barrier, cleanup, init_distributed, mean_across_ranks, shard
+from .distributed import Dist, barrier, mean_across_ranks, shard
 from .guidance import NUM_NOTE_CLASSES, drop_labels, note_label
 from .losses import autoregressive_loss, diffusion_loss
-from .models.unet1d import UNET_PRESETS, UNet1D, UNetConfig
+from .models.unet1d import UNet1D, UNetConfig
 from .models.wavenet import WaveNet
 from .schedules import make_schedule
 from .utils import cosine_decay, get_device
 
 __all__ = ["TRAIN_PRESETS", "Stop", "TrainConfig", "TrainResult", "TrainState", "train", "train_unet", "train_wavenet"]
-__all__ += ["SHIPPED_CHECKPOINT", "load_checkpoint", "train_command"]  # LEGACY names, until the callers move
+__all__ += ["SHIPPED_CHECKPOINT", "load_checkpoint"]  # LEGACY names, until the callers move
 
 
 @dataclass(frozen=True)
@@ -293,34 +293,36 @@ def train(
     net = torch.compile(net) if compile else net
     by_time = stop.cpu_s is not None
     total = round(stop.cpu_s) if by_time else min(stop.steps, stop.until or stop.steps)
-    bar = tqdm(total=total, initial=min(round(state.cpu_time_s), total) if by_time else state.step,
-               disable=not (progress and d.is_main), desc=desc, unit="CPU s" if by_time else "step")  # fmt: skip
+    initial = min(round(state.cpu_time_s), total) if by_time else state.step
+    progress_bar = tqdm(total=total, initial=initial, disable=not (progress and d.is_main), desc=desc,
+                        unit="CPU s" if by_time else "step")  # fmt: skip
     use_bf16 = bf16 and device.type == "cuda"  # autocast only where bf16 pays; other devices may not support it
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
     model.train()
-    while not stop.done(state):
-        wall, cpu = time.perf_counter(), time.process_time()
-        step_lr = warmup_cosine(state.step + 1, stop.progress(state.step + 1, state.cpu_time_s, warmup), lr, warmup,
-                                min_lr_frac)  # fmt: skip
-        with autocast:
-            value = loss(net, batches())
-        global_loss = mean_across_ranks(value.detach(), d)  # the global batch's mean (equal shards)
-        if not torch.isfinite(global_loss):  # the same verdict on every rank, before the step is taken
-            raise Diverged(f"loss is {global_loss.item()} at step {state.step + 1} (lr {step_lr:.3g}); "
-                           "lower the learning rate or check the data", state.step + 1, global_loss.item())  # fmt: skip
-        optimizer_step(model, value, state, step_lr, grad_clip, ema_decay)
-        state.losses.append(global_loss.item())
-        state.wall_time_s += time.perf_counter() - wall
-        state.cpu_time_s += time.process_time() - cpu
-        bar.update(min(round(state.cpu_time_s), total) - bar.n if by_time else 1)
-        if state.step % 10 == 0:
-            bar.set_postfix(loss=f"{sum(state.losses[-10:]) / 10:.4f}")
-        if save is not None and (state.step % save_every == 0 or stop.done(state)):
-            _check_weights(model, state)  # on every rank: all of them stop together
-            if d.is_main:
-                save(state)
-            barrier(d)  # no rank runs ahead of a checkpoint
-    bar.close()
+    with progress_bar as bar:  # closed (and its line ended) even when the run stops with an error
+        while not stop.done(state):
+            wall, cpu = time.perf_counter(), time.process_time()
+            step_lr = warmup_cosine(state.step + 1, stop.progress(state.step + 1, state.cpu_time_s, warmup), lr, warmup,
+                                    min_lr_frac)  # fmt: skip
+            with autocast:
+                value = loss(net, batches())
+            global_loss = mean_across_ranks(value.detach(), d)  # the global batch's mean (equal shards)
+            if not torch.isfinite(global_loss):  # the same verdict on every rank, before the step is taken
+                bad = global_loss.item()
+                raise Diverged(f"loss is {bad} at step {state.step + 1} (lr {step_lr:.3g}); lower the learning rate "
+                               "or check the data", state.step + 1, bad)  # fmt: skip
+            optimizer_step(model, value, state, step_lr, grad_clip, ema_decay)
+            state.losses.append(global_loss.item())
+            state.wall_time_s += time.perf_counter() - wall
+            state.cpu_time_s += time.process_time() - cpu
+            bar.update(min(round(state.cpu_time_s), total) - bar.n if by_time else 1)
+            if state.step % 10 == 0:
+                bar.set_postfix(loss=f"{sum(state.losses[-10:]) / 10:.4f}")
+            if save is not None and (state.step % save_every == 0 or stop.done(state)):
+                _check_weights(model, state)  # on every rank: all of them stop together
+                if d.is_main:
+                    save(state)
+                barrier(d)  # no rank runs ahead of a checkpoint
     return state
 
 
@@ -516,31 +518,6 @@ def train_unet(
         raise FloatingPointError(f"{err}; {_where_saved(out)}") from err
     speed = (state.step - step0) * config.batch_size / max(state.wall_time_s - wall0, 1e-9)
     return TrainResult(model, state.ema, state.losses, state.step, speed, out)
-
-
-def train_command(
-    config: str, data: str, out: str, resume: bool = False, steps: int | None = None, device: str | None = None
-) -> TrainResult:
-    """LEGACY ``python -m audiodiff_minimal train ...`` (until ``__main__`` calls ``cli.train_cmd``)."""
-    if config not in TRAIN_PRESETS:
-        raise ValueError(f"unknown config {config!r}; choose one of {sorted(TRAIN_PRESETS)}")
-    train_config = TRAIN_PRESETS[config] if steps is None else replace(TRAIN_PRESETS[config], steps=steps)
-    if resume and steps is None and (Path(out) / "config.json").is_file():
-        train_config = replace(train_config, steps=read_record(out).train["steps"])
-    d = init_distributed(device)  # the entry point joins the process group (or one process) ...
-    try:
-        result = train_unet(UNET_PRESETS[config], train_config, data, out, resume=resume, dist=d)
-        tail = result.losses[-100:]
-        if d.is_main:
-            print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / max(len(tail), 1):.4f}, "
-                  f"{result.samples_per_s:.1f} samples/s over {d.world_size} process(es); "
-                  f"checkpoint in {out}")  # fmt: skip
-    finally:
-        cleanup(d)  # ... and leaves it
-    return result
-
-
-# --------------------------------------------------------------------------- the WaveNet (chapter 07)
 
 
 def train_wavenet(

@@ -241,15 +241,6 @@ def test_conditional_config_errors_and_presets(tmp_path):
         assert TRAIN_PRESETS[f"{name}_cond"] == replace(TRAIN_PRESETS[name], cond_dropout=0.1)
 
 
-def test_train_command_conditional_preset(tmp_path):
-    train_module.train_command("quick_cond", "toy", str(tmp_path / "c"), steps=2)
-    model, _, info = load_checkpoint(tmp_path / "c")
-    assert info["step"] == 2 and model.config.num_classes == 32 and info["train"]["cond_dropout"] == 0.1
-
-
-# The one loop (train.train) and its state
-
-
 def spy_lrs(monkeypatch):
     """Record the learning rate of every optimizer step the loop takes."""
     seen, real = [], train_module.optimizer_step
