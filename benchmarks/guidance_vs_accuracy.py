@@ -10,24 +10,19 @@ clip's log-mel features to the mean of its class, so it falls as guidance sharpe
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from audiodiff_minimal.checkpoint import load_checkpoint  # noqa: E402
-from audiodiff_minimal.data import NUM_NOTE_CLASSES  # noqa: E402
-from audiodiff_minimal.evaluate import label_measures  # noqa: E402
-from audiodiff_minimal.generate import generate  # noqa: E402
-from audiodiff_minimal.utils import get_device  # noqa: E402
+from audiodiff_minimal.data import NUM_NOTE_CLASSES
+from audiodiff_minimal.evaluate import label_measures
+from audiodiff_minimal.generate import generate
+from audiodiff_minimal.registry import load_model
+from audiodiff_minimal.utils import get_device
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(ROOT / "data" / "checkpoints" / "notes_cond"))
+    parser.add_argument("--checkpoint", default="notes_cond", help="a folder or a shipped name")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0, 5.0])
     parser.add_argument("--n", type=int, default=64, help="clips per scale (labels cycle through the 32 classes)")
     parser.add_argument("--sampler", default="dpm")
@@ -36,15 +31,15 @@ def main(argv=None):
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
 
-    model, schedule, info = load_checkpoint(args.checkpoint, device=get_device(args.device))
+    model, record = load_model(args.checkpoint, device=get_device(args.device))
     labels = torch.arange(args.n) % NUM_NOTE_CLASSES
-    print(f"checkpoint {args.checkpoint} (step {info['step']}), {args.sampler} {args.steps} steps, {args.n} clips\n")
+    print(f"checkpoint {args.checkpoint} (step {record.step}), {args.sampler} {args.steps} steps, {args.n} clips\n")
     print("| guidance scale | pitch accuracy | timbre accuracy | flatness | within-class spread |")
     print("|---|---|---|---|---|")
     for scale in args.scales:
-        x = generate(model, schedule, info, args.sampler, args.steps, args.n, args.seed, labels=labels, scale=scale,
+        x = generate(model, record, args.sampler, args.steps, args.n, args.seed, labels=labels, scale=scale,
                      progress=False)  # fmt: skip
-        m = label_measures(x, labels, info["sr"])
+        m = label_measures(x, labels, record.sr)
         row = f"| {scale:g} | {m['pitch_acc']:.2f} | {m['timbre_acc']:.2f} | {m['flatness']:.4f} | {m['spread']:.2f} |"
         print(row, flush=True)
 

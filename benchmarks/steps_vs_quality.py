@@ -14,21 +14,19 @@ Generates ``--n`` clips per sampler and step count (same seed everywhere), measu
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from audiodiff_minimal.data import toy_notes
+from audiodiff_minimal.generate import markdown_table, plot_steps_vs_quality, real_rows, steps_vs_quality
+from audiodiff_minimal.registry import load_model
+from audiodiff_minimal.utils import get_device, seed_everything
 
-from audiodiff_minimal.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint  # noqa: E402
-from audiodiff_minimal.data import toy_notes  # noqa: E402
-from audiodiff_minimal.generate import markdown_table, plot_steps_vs_quality, real_rows, steps_vs_quality  # noqa: E402
-from audiodiff_minimal.utils import get_device, seed_everything  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
+    parser.add_argument("--checkpoint", default="notes_unet", help="a folder or a shipped name")
     parser.add_argument("--device", default=None)
     parser.add_argument("--n", type=int, default=None, help="clips per setting (default 64; 4 with --quick)")
     parser.add_argument("--steps", type=int, nargs="+", default=None, help="step counts to try")
@@ -41,19 +39,19 @@ def main(argv=None):
     seed_everything(args.seed)
     n = args.n or (4 if args.quick else 64)
     steps_list = args.steps or ([5, 10] if args.quick else [5, 10, 20, 50, 100, 250, 1000])
-    model, schedule, info = load_checkpoint(args.checkpoint, device=get_device(args.device))
-    reference = toy_notes(n, length=info["length"], sr=info["sr"], seed=777)[0]  # held out: not a training seed
-    rows = steps_vs_quality(model, schedule, info, reference, steps_list=steps_list, n=n, seed=args.seed, progress=True)
+    model, record = load_model(args.checkpoint, device=get_device(args.device))
+    reference = toy_notes(n, length=record.length, sr=record.sr, seed=777)[0]  # held out: not a training seed
+    rows = steps_vs_quality(model, record, reference, steps_list=steps_list, n=n, seed=args.seed, progress=True)
     real, bounds = real_rows(reference, n=n)
 
     import matplotlib
 
     matplotlib.use("Agg")
     fig = plot_steps_vs_quality(rows, bounds)
-    fig.suptitle(f"{Path(args.checkpoint).name}, step {info['step']}, {n} clips per point")
+    fig.suptitle(f"{Path(args.checkpoint).name}, step {record.step}, {n} clips per point")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
-    print(f"checkpoint {args.checkpoint} (step {info['step']}, prediction {info['prediction']}), {n} clips per row\n")
+    print(f"checkpoint {args.checkpoint} (step {record.step}, prediction {record.prediction}), {n} clips per row\n")
     print(markdown_table([*rows, real], bounds))
     print(f"\nwrote {args.out}")
     if args.json:
