@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-import torch
+
+from .utils import to_numpy
 
 
 class AudioFileError(ValueError):
@@ -24,9 +25,7 @@ class AudioFileError(ValueError):
 
 def as_numpy(x) -> np.ndarray:
     """A mono clip as a float32 NumPy array (L,), from (L,), (1, L) or (1, 1, L)."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().float().cpu().numpy()
-    x = np.asarray(x, dtype=np.float32)
+    x = to_numpy(x, np.float32)
     if x.ndim > 1:
         if x.size != x.shape[-1]:
             raise ValueError(f"expected one mono clip, got shape {x.shape}; index a single clip first")
@@ -128,13 +127,18 @@ def load_wav(path: str | Path, sr: int | None = None, min_seconds: float = MIN_S
 
 
 def save_wav(path: str | Path, x, sr: int) -> Path:
-    """Write a mono clip as 16-bit PCM WAV, clipping to [-1, 1]; creates parent folders."""
+    """Write a mono clip as 16-bit PCM WAV, rounded to the nearest 16-bit step and clipped; creates parent folders.
+
+    We round ourselves: libsndfile converts floats by truncating towards minus infinity, which moves every
+    sample down by up to one step (0.5 on average). Rounding keeps the round-trip error within half a step.
+    """
     x = as_numpy(x)
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{path}: refusing to write NaN or infinite samples")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.clip(x, -1.0, 1.0), sr, subtype="PCM_16")
+    pcm = np.clip(np.round(x.astype(np.float64) * 32768), -32768, 32767).astype(np.int16)  # the 16-bit step is 2^-15
+    soundfile.write(path, pcm, sr, subtype="PCM_16")
     return path
 
 

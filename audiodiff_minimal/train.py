@@ -360,10 +360,12 @@ def batch_source(
         raise ValueError(f"class-conditional training needs labels, and the audio folder {data} has none; "
                          "use data='toy' or an unconditional UNetConfig (num_classes=0)")  # fmt: skip
     folder = WavFolder(data, sr=config.sr, length=config.length, skip_bad=True)
-    if verbose and folder.skipped:
-        print(f"{data}: skipped {len(folder.skipped)} bad file(s), training on {len(folder)}:")
+    if verbose:  # before the first step: what the run will see
+        print(folder.summary())
         for path, problem in folder.skipped:
-            print(f"  {path}: {problem}")
+            print(f"  skipped {path}: {problem}")
+        for path, reason in folder.ignored:
+            print(f"  ignored {path}: {reason}")
     if verbose and folder.converted:  # resampled or mixed to mono: fine, but the user should know
         print(f"{data}: converted {len(folder.converted)} file(s) to {config.sr} Hz mono, e.g. "
               f"{folder.converted[0][0].name}: {folder.converted[0][1]}")  # fmt: skip

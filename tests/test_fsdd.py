@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiodiff_minimal.__main__ import main
 from audiodiff_minimal.audio import AudioFileError, save_wav
-from audiodiff_minimal.checkpoint import load_checkpoint
+from audiodiff_minimal.checkpoint import read_record
+from audiodiff_minimal.cli import main
 from audiodiff_minimal.data import WavFolder
 from audiodiff_minimal.fsdd import FSDDUnavailable, digit_of, download_fsdd
 
@@ -88,12 +88,12 @@ def test_train_on_a_folder_with_bad_files(tmp_path, capsys):
     out = tmp_path / "run"
     main(["train", "--config", "quick", "--data", str(data), "--steps", "2", "--out", str(out), "--device", "cpu"])
     printed = capsys.readouterr().out
-    assert "skipped 3 bad file(s), training on 5" in printed
+    assert "my_audio: 5 files" in printed and "skipped 3 bad" in printed  # WavFolder.summary(), before step 1
     assert "converted 1 file(s) to 8000 Hz mono, e.g. stereo_44k.wav: sample rate 44100 Hz" in printed
     for name in ("empty.wav", "notes.wav", "nan.wav"):
         assert name in printed
     lenient = WavFolder(data, skip_bad=True)  # what the trainer loaded: the stereo 44.1 kHz file is kept
     assert sorted(p.name for p, _ in lenient.skipped) == ["empty.wav", "nan.wav", "notes.wav"]
     assert "stereo_44k.wav" in {p.name for p in lenient.paths} and len(lenient) == 5
-    _, _, info = load_checkpoint(out)
-    assert info["step"] == 2 and info["data"] == str(data)
+    record = read_record(out)
+    assert record.step == 2 and record.data == str(data)
