@@ -110,6 +110,7 @@ MUTANTS = [
     Mutant("posterior_mean_no_sqrt", "forward.py", "coef_x0 = ab_prev.sqrt() * beta_t / (1 - ab_t)", "coef_x0 = ab_prev * beta_t / (1 - ab_t)", "x_0 coefficient alpha_bar_{t-1} beta_t / (1 - alpha_bar_t): missing square root", (NB02,)),
     Mutant("posterior_var_sqrt", "forward.py", "beta_tilde = (1 - ab_prev) / (1 - ab_t) * beta_t  #", "beta_tilde = ((1 - ab_prev) / (1 - ab_t) * beta_t).sqrt()  #", "posterior std returned where the variance is meant", (NB02,)),
     Mutant("posterior_var_ratio_inverted", "forward.py", "beta_tilde = (1 - ab_prev) / (1 - ab_t) * beta_t  #", "beta_tilde = (1 - ab_t) / (1 - ab_prev) * beta_t  #", "beta_tilde = (1 - alpha_bar_t) / (1 - alpha_bar_{t-1}) beta_t", (NB02,)),
+    Mutant("posterior_alpha_bar_t_for_t_minus_1", "forward.py", "ab_t, ab_prev = gather(alpha_bar, t, x_t), gather(alpha_bar, t - 1, x_t)", "ab_t, ab_prev = gather(alpha_bar, t, x_t), gather(alpha_bar, t, x_t)", "posterior uses alpha_bar_t where alpha_bar_{t-1} is meant", (NB02,)),
     Mutant("eps_to_x0_no_sqrt", "forward.py", "return (x_t - gather(schedule.sigma, t, x_t) * eps) / gather(schedule.alpha_bar, t, x_t).sqrt()", "return (x_t - gather(schedule.sigma, t, x_t) * eps) / gather(schedule.alpha_bar, t, x_t)", "x_0 = (x_t - sigma eps) / alpha_bar_t: missing square root", (NB03,)),
     Mutant("x0_to_eps_sigma_squared", "forward.py", "* x0) / gather(schedule.sigma, t, x_t)", "* x0) / gather(schedule.sigma, t, x_t) ** 2", "eps from x_0 divides by sigma_t^2: wrong only for x0-prediction"),
     Mutant("v_target_sign", "forward.py", "return gather(schedule.alpha_bar, t, x0).sqrt() * eps - gather(schedule.sigma, t, x0) * x0", "return gather(schedule.alpha_bar, t, x0).sqrt() * eps + gather(schedule.sigma, t, x0) * x0", "v = sqrt(alpha_bar) eps + sigma x_0 (sign): wrong only for v-prediction"),
@@ -119,6 +120,7 @@ MUTANTS = [
     Mutant("kl_mean_term_over_var1", "losses.py", "(var1 + (mean1 - mean2) ** 2) / var2", "var1 / var2 + (mean1 - mean2) ** 2 / var1", "Gaussian KL divides the mean term by the wrong variance", (NB02,)),
     Mutant("decoder_bin_width_double", "losses.py", "(x0 - 0.5 / half - mean) / std", "(x0 - 1.0 / half - mean) / std", "discretized decoder: lower bin edge a whole step below x_0", (NB02,)),
     Mutant("decoder_bin_width_half", "losses.py", "half = 2 ** (bits - 1)\n    x0, mean", "half = 2**bits\n    x0, mean", "discretized decoder with bin width 1 / 2^bits instead of 2 / 2^bits", (NB02,)),
+    Mutant("decoder_top_edge", "losses.py", "x0 >= 1 - 1.5 / half", "x0 >= 1 - 0.5 / half", "discretized decoder misses the top bin (the grid ends at 1 - 2^-15, not 1)", (NB02,)),
     Mutant("bits_log10", "losses.py", "LOG2 = math.log(2.0)", "LOG2 = math.log(10.0)", "bits per sample converted with ln 10", (NB02,)),
     Mutant("bits_without_length", "losses.py", "return float(nll_nats) / (length * LOG2)", "return float(nll_nats) / LOG2", "bits per clip reported as bits per sample", (NB02,)),
     Mutant("elbo_weight_eps_snr", "losses.py", '"eps": 1 / schedule.snr[t]', '"eps": schedule.snr[t]', "eps errors weighted by SNR_t instead of 1 / SNR_t", (NB02,)),
@@ -126,6 +128,8 @@ MUTANTS = [
     Mutant("eps_weight_no_alpha", "losses.py", "beta**2 / (2 * var[t] * alpha * (1 - alpha_bar))", "beta**2 / (2 * var[t] * (1 - alpha_bar))", "DDPM Eq. (12) weight without alpha_t", (NB02,)),
     Mutant("beta_tilde_index", "losses.py", "beta_tilde[1:] = (1 - alpha_bar[:-1]) / (1 - alpha_bar[1:]) * beta[1:]", "beta_tilde[1:] = (1 - alpha_bar[1:]) / (1 - alpha_bar[:-1].clamp(max=1 - 1e-12)) * beta[1:]", "reverse variance beta_tilde with the alpha_bar indices swapped", (NB02,)),
     Mutant("prior_term_no_alpha_bar", "losses.py", "0.5 * (ab * cov.double().trace().item()", "0.5 * (cov.double().trace().item()", "prior KL forgets alpha_bar_T on the data variance", (NB02,)),
+    Mutant("diffusion_term_true_x0", "losses.py", "mu_theta, _ = q_posterior(x0_hat, x_t, t, schedule)", "mu_theta, _ = q_posterior(x0, x_t, t, schedule)", "the model's mean built from the true x_0: the bound keeps only the variance term", (NB02,)),
+    Mutant("elbo_x0_mse_sqrt_snr", "losses.py", "/ schedule.snr.clamp(max=1e300) / L", "/ schedule.snr.clamp(max=1e300).sqrt() / L", "x_0 error = eps error / sqrt(SNR_t) (a std ratio applied to a squared error)", (NB02, NB03)),
     Mutant("linear_eps_mse_no_sigma", "losses.py", "resid = ((eye - sigma * W) ** 2)", "resid = ((eye - W) ** 2)", "E||eps - W x_t||^2 with (I - W) instead of (I - sigma_t W)", (NB02, NB03)),
     # ---------------------------------------------------------------- models/linear.py
     Mutant("w_star_sqrt_alpha_bar", "models/linear.py", "return sigma * torch.linalg.inv(ab * cov.double() + sigma**2 * eye)", "return sigma * torch.linalg.inv(ab**0.5 * cov.double() + sigma**2 * eye)", "W* = sigma (sqrt(alpha_bar) Sigma + sigma^2 I)^-1", (NB03,)),
@@ -421,7 +425,7 @@ def print_table(results: list[Result], markdown: bool) -> None:
             print(f"| `{name}` | {file} | {why} | {unit} | {nb.replace('|', '/')} | {v} |")
     else:
         for name, file, why, unit, nb, v, r in rows:
-            print(f"{name:32s} {file:17s} {v:18s} {r.seconds:5.0f}s")
+            print(f"{name:36s} {file:17s} {v:18s} {r.seconds:5.0f}s")
             print(f"    {why}")
             print(f"    unit: {unit}")
             if r.mutant.notebooks or r.nb_failed:
@@ -468,7 +472,7 @@ def main(argv=None) -> int:
             except StaleMutant as e:
                 state = f"STALE: {e}"
             print(
-                f"{m.name:32s} {m.file:17s} tests={','.join(m.test_files())} nb={','.join(m.notebooks) or '-'}  {state}"
+                f"{m.name:36s} {m.file:17s} tests={','.join(m.test_files())} nb={','.join(m.notebooks) or '-'}  {state}"
             )
             print(f"    {m.why}")
         print(f"{len(mutants)} mutants")
