@@ -130,6 +130,8 @@ MUTANTS = [
     Mutant("prior_term_no_alpha_bar", "losses.py", "0.5 * (ab * cov.double().trace().item()", "0.5 * (cov.double().trace().item()", "prior KL forgets alpha_bar_T on the data variance", (NB02,)),
     Mutant("diffusion_term_true_x0", "losses.py", "mu_theta, _ = q_posterior(x0_hat, x_t, t, schedule)", "mu_theta, _ = q_posterior(x0, x_t, t, schedule)", "the model's mean built from the true x_0: the bound keeps only the variance term", (NB02,)),
     Mutant("elbo_x0_mse_sqrt_snr", "losses.py", "/ schedule.snr.clamp(max=1e300) / L", "/ schedule.snr.clamp(max=1e300).sqrt() / L", "x_0 error = eps error / sqrt(SNR_t) (a std ratio applied to a squared error)", (NB02, NB03)),
+    Mutant("elbo_decoder_no_2pi", "losses.py", "decoder = 0.5 * L * math.log(2 * math.pi * var[1].item())", "decoder = 0.5 * L * math.log(var[1].item())", "Gaussian decoder NLL without the log(2 pi)", (NB02, NB03)),
+    Mutant("entropy_without_e", "losses.py", "L * math.log(2 * math.pi * math.e)", "L * math.log(2 * math.pi)", "Gaussian entropy (L log(2 pi) + log det) / 2: the log-density at the mean, not the entropy", (NB02, NB03)),
     Mutant("linear_eps_mse_no_sigma", "losses.py", "resid = ((eye - sigma * W) ** 2)", "resid = ((eye - W) ** 2)", "E||eps - W x_t||^2 with (I - W) instead of (I - sigma_t W)", (NB02, NB03)),
     # ---------------------------------------------------------------- models/linear.py
     Mutant("w_star_sqrt_alpha_bar", "models/linear.py", "return sigma * torch.linalg.inv(ab * cov.double() + sigma**2 * eye)", "return sigma * torch.linalg.inv(ab**0.5 * cov.double() + sigma**2 * eye)", "W* = sigma (sqrt(alpha_bar) Sigma + sigma^2 I)^-1", (NB03,)),
@@ -163,6 +165,9 @@ MUTANTS = [
     Mutant("entropy_natural_log", "evaluate.py", "return float(-(p * np.log2(p)).sum()) + 0.0", "return float(-(p * np.log(p)).sum()) + 0.0", "entropy in nats reported as bits"),
     Mutant("cents_per_semitone", "evaluate.py", "return 100 * (midi - scale[idx]), idx", "return 1200 * (midi - scale[idx]), idx", "1200 cents per semitone (per octave meant)"),
     Mutant("flatness_inverted", "evaluate.py", "flat = np.exp(np.log(P).mean(-1)) / P.mean(-1)", "flat = P.mean(-1) / np.exp(np.log(P).mean(-1))", "spectral flatness as arithmetic over geometric mean"),
+    Mutant("flatness_unweighted", "evaluate.py", "return (flat * energy).sum(-1) / energy.sum(-1)", "return flat.mean(-1)", "flatness averaged over frames without energy weights (silent frames count)"),
+    Mutant("pitch_flat_harmonic_weights", "evaluate.py", "score += 0.8 ** (k - 1) * np.where", "score += 1.0 * np.where", "harmonic summation with equal weights (sub-octaves win)"),
+    Mutant("pitch_acc_ignores_cents", "evaluate.py", "(np.abs(cents) <= 50) & (note == pitch.numpy())", "(note == pitch.numpy())", "requested-pitch accuracy without the 50-cent in-tune condition", (NB06,)),
     # ---------------------------------------------------------------- samplers.py
     # SAMPLER MUTANTS GO HERE (samplers.py is being rewritten; the lead adds them once it lands):
     # DDIM with eta > 0 (sigma_t formula), DDPM posterior variance choice, DPM-Solver++ step, RePaint.

@@ -124,3 +124,22 @@ def test_label_measures_right_and_wrong_labels(notes):
     assert label_measures(same, torch.zeros(4, dtype=torch.long), SR)["spread"] < 1e-9
     assert right["spread"] > 0.1  # 120 clips of 32 classes differ in phase and envelope
     assert np.isnan(label_measures(x[:2], torch.tensor([0, 1]), SR)["spread"])  # no class with two clips
+
+
+def test_flatness_ignores_near_silent_frames():
+    """Energy weighting: a faint noise floor before a tone's onset must not make the tone look noisy."""
+    n = np.arange(8192) / SR
+    tone = np.where(n >= 0.5, 0.5 * np.sin(2 * np.pi * 440 * n), 0.0)  # half a second of silence, then A4
+    floor = 1e-4 * np.random.default_rng(0).standard_normal(n.size)  # -80 dB noise under everything
+    assert spectral_flatness(floor)[0] > 0.4  # the floor alone is white
+    assert spectral_flatness(tone + floor)[0] < 0.01  # its frames carry almost no energy
+
+
+def test_pitch_accuracy_needs_the_note_in_tune():
+    """The requested note counts only within 50 cents: 70 cents sharp of A4 is still nearest A4, but out of tune."""
+    n = np.arange(4096) / SR
+    f = midi_to_hz(69) * 2 ** (np.array([0.0, 30.0, 70.0, -70.0]) / 1200)  # A4 and three detuned copies
+    clips = np.sin(2 * np.pi * f[:, None] * n) * np.exp(-n / 0.3)
+    labels = note_label(torch.full((4,), 5), torch.zeros(4, dtype=torch.long))  # A4 sine, every clip
+    assert cents_to_scale(estimate_pitch(clips, SR))[1].tolist() == [5, 5, 5, 5]  # all nearest A4
+    assert label_measures(clips, labels, SR)["pitch_acc"] == pytest.approx(0.5)  # 0 and 30 cents in tune
