@@ -167,7 +167,7 @@ MUTANTS = [
     Mutant("flatness_inverted", "evaluate.py", "flat = np.exp(np.log(P).mean(-1)) / P.mean(-1)", "flat = P.mean(-1) / np.exp(np.log(P).mean(-1))", "spectral flatness as arithmetic over geometric mean"),
     Mutant("flatness_unweighted", "evaluate.py", "return (flat * energy).sum(-1) / energy.sum(-1)", "return flat.mean(-1)", "flatness averaged over frames without energy weights (silent frames count)"),
     Mutant("pitch_flat_harmonic_weights", "evaluate.py", "score += 0.8 ** (k - 1) * np.where", "score += 1.0 * np.where", "harmonic summation with equal weights (sub-octaves win)"),
-    Mutant("pitch_acc_ignores_cents", "evaluate.py", "(np.abs(cents) <= 50) & (note == pitch.numpy())", "(note == pitch.numpy())", "requested-pitch accuracy without the 50-cent in-tune condition", (NB06,)),
+    Mutant("pitch_acc_ignores_cents", "evaluate.py", "(np.abs(cents) <= 50) & (note == pitch.numpy())", "(note == pitch.numpy())", "requested-pitch accuracy without the 50-cent in-tune condition"),
     # ---------------------------------------------------------------- samplers.py
     # SAMPLER MUTANTS GO HERE (samplers.py is being rewritten; the lead adds them once it lands):
     # DDIM with eta > 0 (sigma_t formula), DDPM posterior variance choice, DPM-Solver++ step, RePaint.
