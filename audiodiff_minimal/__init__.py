@@ -4,13 +4,14 @@ The package holds every function the notebooks use, one module per concept (the 
 ``docs/STYLE.md``; the README has the table of modules). Its modules stand in layers, and a module
 imports only from layers below its own (``tests/test_layers.py`` enforces it, so there are no loops)::
 
-    6  __main__
-    5  cli                                        the command line; owns the process group
-    4  train, registry, generate                  the loop; kind -> network; sampling a checkpoint
-    3  models.*, checkpoint, distributed          networks; the checkpoint record (knows no model); DDP
-    2  losses, samplers, guidance, evaluate       the math of training, sampling and measuring
-    1  forward, spectral, data                    q(x_t | x_0), spectra, audio to learn from
-    0  utils, schedules, audio, fsdd              devices and seeds, noise schedules, WAV files, downloads
+    7  __main__
+    6  cli                                        the command line; owns the process group
+    5  train, registry, generate                  the loop; kind -> network; sampling a checkpoint
+    4  models.*, checkpoint, distributed          networks; the checkpoint record (knows no model); DDP
+    3  losses, samplers, guidance, evaluate       the math of training, sampling and measuring
+    2  forward, spectral, data                    q(x_t | x_0), spectra, audio to learn from
+    1  schedules, audio, fsdd                     noise schedules, WAV files, downloads
+    0  utils                                      devices, seeds, quick mode, small helpers
 
 Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` unless you set it yourself: OpenMP threads
 that spin while they wait slow torch down many times on a CPU that other programs share

@@ -181,8 +181,6 @@ def save_checkpoint(
         FloatingPointError naming the tensor if any weight is not finite (nothing is written then).
     """
     out = Path(out)
-    if not isinstance(record, Record):  # LEGACY call save_checkpoint(out, files): removed when callers move
-        return _legacy_save(out, record)
     for key, tensors in weights.items():
         check_finite(tensors, f"{out / WEIGHT_FILES[key]} (step {record.step})")
     journal = out / JOURNAL
@@ -271,12 +269,12 @@ def weight_shapes(path: str | Path, ema: bool = True) -> dict[str, tuple[int, ..
         with safe_open(file, framework="pt") as f:
             return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (not a dict)
     except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{file}: cannot read safetensors ({err}); the file is missing or corrupt") from err
+        raise CheckpointError(
+            f"{file}: cannot read safetensors ({err}); the file is missing, truncated or corrupt"
+        ) from err
 
 
-def read_weights(
-    path: str | Path, record: Record | None = None, ema: bool = True, step: int | None = None
-) -> dict[str, torch.Tensor]:  # step: LEGACY
+def read_weights(path: str | Path, record: Record | None = None, ema: bool = True) -> dict[str, torch.Tensor]:
     """The state dict in ``model.safetensors`` (``ema=True``) or ``model_raw.safetensors`` of folder ``path``.
 
     Checks that the file was saved at ``record.step`` (a save cut off would differ) and that every tensor
@@ -314,64 +312,3 @@ def read_state(path: str | Path) -> dict:
         return torch.load(file, map_location="cpu", weights_only=True)
     except Exception as err:
         raise CheckpointError(f"{file}: cannot read the training state ({err}); the file is corrupt") from err
-
-
-# --------------------------------------------------------------------------- LEGACY (removed when callers move)
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "notes_unet"
-
-
-def _legacy_save(out: Path, files: dict) -> None:
-    info = files["config.json"]
-    if info.get("kind") == "wavenet":
-        t = info.get("train") or {}
-        record = Record("wavenet", info["step"], t.get("sr", 8000), t.get("length", 4096), info["wavenet"], t)
-    else:
-        record = Record(
-            "unet",
-            info["step"],
-            info["sr"],
-            info["length"],
-            info["unet"],
-            info["train"],
-            info["prediction"],
-            info["schedule"],
-            info.get("data", "toy"),
-            info.get("wall_time_s", 0.0),
-        )
-    weights = {k: files[v] for k, v in WEIGHT_FILES.items() if v in files}
-    save_checkpoint(out, record, weights, files.get("optimizer.pt"), files.get("loss_log.json"))
-
-
-def read_config(path) -> dict:
-    r = read_record(path)
-    info = r.to_json()
-    info[r.kind] = r.model
-    return info
-
-
-def load_into(model, path, ema: bool = True) -> dict:
-    from .models.unet1d import UNetConfig
-
-    info = read_config(path)
-    saved = UNetConfig(**info["unet"])
-    if saved != model.config:
-        raise ValueError(f"checkpoint {path} holds a UNet1D with {saved}, but the model has {model.config}")
-    state = read_weights(path, None, ema)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not fit {saved} from its config.json:\n{err}") from err
-    return info
-
-
-def load_checkpoint(path, device=None, ema: bool = True):
-    from .models.unet1d import UNet1D, UNetConfig
-
-    info = read_config(path)
-    model = UNet1D(UNetConfig(**info["unet"]))
-    load_into(model, path, ema)
-    return model.to(device or "cpu").eval(), make_schedule(info["schedule"]["name"], info["schedule"]["T"]), info
-
-
-def load_training_state(path) -> dict:
-    return read_state(path)

@@ -25,8 +25,6 @@ from collections.abc import Callable
 
 import torch
 
-from .data import NUM_NOTE_CLASSES, label_name, label_to_note, note_label  # noqa: F401 (the codec lives in data)
-
 
 def drop_labels(labels: torch.Tensor, p_uncond: float, null_label: int, generator: torch.Generator) -> torch.Tensor:
     """Label dropout, Ho & Salimans (2022) Algorithm 1: c <- null with probability ``p_uncond``, per clip.

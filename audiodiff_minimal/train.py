@@ -42,19 +42,17 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import (
-    SHIPPED_CHECKPOINT,
     CheckpointError,
     Record,
     check_finite,
-    load_checkpoint,
     read_record,
     read_state,
     read_weights,
     save_checkpoint,
 )
-from .data import LENGTH, SR, WavFolder, draw_toy_notes
+from .data import LENGTH, NUM_NOTE_CLASSES, SR, WavFolder, draw_toy_notes, note_label
 from .distributed import Dist, barrier, mean_across_ranks, shard
-from .guidance import NUM_NOTE_CLASSES, drop_labels, note_label
+from .guidance import drop_labels
 from .losses import autoregressive_loss, diffusion_loss
 from .models.unet1d import UNet1D, UNetConfig
 from .models.wavenet import WaveNet
@@ -62,7 +60,6 @@ from .schedules import make_schedule
 from .utils import cosine_decay, get_device
 
 __all__ = ["TRAIN_PRESETS", "Stop", "TrainConfig", "TrainResult", "TrainState", "train", "train_unet", "train_wavenet"]
-__all__ += ["SHIPPED_CHECKPOINT", "load_checkpoint"]  # LEGACY names, until the callers move
 
 
 @dataclass(frozen=True)
@@ -247,8 +244,8 @@ def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, state: TrainState
 def train(
     model: torch.nn.Module,
     loss: Callable,
-    batches: Callable | None = None,
-    stop: Stop | None = None,
+    batches: Callable,
+    stop: Stop,
     state: TrainState | None = None,
     *,
     lr: float = 1e-3,
@@ -263,7 +260,6 @@ def train(
     save_every: int = 0,
     progress: bool = True,
     desc: str = "train",
-    **legacy,
 ) -> TrainState:
     """The training loop: ``loss(net, batches())`` -> backward -> clip -> optimizer step -> EMA, until ``stop``.
 
@@ -280,11 +276,6 @@ def train(
     Raises:
         Diverged (a FloatingPointError) when the loss or, at a save, the weights stop being finite.
     """
-    if isinstance(model, UNetConfig):  # LEGACY train(unet_config, train_config, data, out, resume, ...): notebooks
-        kwargs = {k: v for k, v in zip(("data", "out", "resume"), (batches, stop, state), strict=True) if v is not None}
-        return train_unet(model, loss, **kwargs, **legacy, progress=progress)
-    if legacy or batches is None or stop is None:
-        raise TypeError(f"train(model, loss, batches, stop, ...) needs batches and stop; unexpected: {sorted(legacy)}")
     device = next(model.parameters()).device
     d = dist or Dist(0, 1, device)
     state = state or TrainState(torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0))
@@ -463,7 +454,12 @@ def train_unet(
     if record is not None and not resume:
         raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True (--resume) or choose another out")
     if record is not None:
-        saved = UNetConfig(**record.model) if record.kind == "unet" else record.model
+        try:
+            saved = UNetConfig(**record.model) if record.kind == "unet" else record.model
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{out / 'config.json'}: the model config does not build a UNetConfig: {err}"
+            ) from err
         if saved != unet_config:
             raise ValueError(f"checkpoint {out} holds a UNet1D with {saved}, but this run asks for {unet_config}")
         if str(data) != record.data:

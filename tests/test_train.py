@@ -10,10 +10,11 @@ import torch
 
 from audiodiff_minimal import checkpoint
 from audiodiff_minimal import train as train_module
-from audiodiff_minimal.__main__ import main
-from audiodiff_minimal.checkpoint import CheckpointError, load_checkpoint, load_into
+from audiodiff_minimal.checkpoint import CheckpointError, read_record, read_state
+from audiodiff_minimal.cli import main
 from audiodiff_minimal.data import toy_notes
 from audiodiff_minimal.models.unet1d import UNet1D, UNetConfig
+from audiodiff_minimal.registry import load_model
 from audiodiff_minimal.schedules import make_schedule
 from audiodiff_minimal.train import (
     TRAIN_PRESETS,
@@ -72,13 +73,14 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert log["loss"] == resumed.losses and log["step"] == list(range(1, 7))
 
 
-def test_load_checkpoint_api(tmp_path):
+def test_load_model_api(tmp_path):
     result = train_unet(TINY, RUN, out=tmp_path, progress=False)
-    model, schedule, info = load_checkpoint(tmp_path)
-    assert not model.training and schedule.T == RUN.T and info["step"] == 6
-    assert {"prediction", "sr", "length", "step", "unet", "train"} <= set(info)
+    model, record = load_model(tmp_path)
+    assert not model.training and record.make_schedule().T == RUN.T and record.step == 6
+    assert (record.kind, record.prediction, record.sr, record.length) == ("unet", RUN.prediction, RUN.sr, RUN.length)
+    assert UNetConfig(**record.model) == TINY and record.train["steps"] == 6
     assert same_weights(model, result.ema_model)
-    raw, _, _ = load_checkpoint(tmp_path, ema=False)
+    raw, _ = load_model(tmp_path, ema=False)
     assert same_weights(raw, result.model)
 
 
@@ -100,8 +102,7 @@ def test_atomic_save_keeps_last_good_checkpoint(tmp_path, monkeypatch):
         train_unet(TINY, replace(RUN, steps=4), out=tmp_path, resume=True, progress=False)
     monkeypatch.undo()
     assert (tmp_path / "model.safetensors").read_bytes() == before
-    model, _, info = load_checkpoint(tmp_path)
-    assert info["step"] == 2
+    assert read_record(tmp_path).step == 2 and load_model(tmp_path)[0] is not None
     resumed = train_unet(TINY, replace(RUN, steps=4), out=tmp_path, resume=True, progress=False)  # and it resumes
     assert resumed.step == 4
 
@@ -109,8 +110,6 @@ def test_atomic_save_keeps_last_good_checkpoint(tmp_path, monkeypatch):
 def test_mismatched_config_names_both(tmp_path):
     train_unet(TINY, replace(RUN, steps=2), out=tmp_path, progress=False)
     other = replace(TINY, base=16)
-    with pytest.raises(ValueError, match=r"base=8.*base=16"):
-        load_into(UNet1D(other), tmp_path)
     with pytest.raises(ValueError, match=r"base=8.*base=16"):
         train_unet(other, replace(RUN, steps=4), out=tmp_path, resume=True, progress=False)
 
@@ -120,15 +119,15 @@ def test_corrupt_files_name_the_file(tmp_path):
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])  # truncated
     with pytest.raises(CheckpointError, match="model.safetensors.*truncated or corrupt"):
-        load_checkpoint(tmp_path)
+        load_model(tmp_path)
     (tmp_path / "config.json").write_text('{"step": 2, "unet": ')  # cut-off JSON
     with pytest.raises(CheckpointError, match="config.json: not valid JSON"):
-        load_checkpoint(tmp_path)
+        load_model(tmp_path)
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(CheckpointError, match="config.json: missing keys"):
-        load_checkpoint(tmp_path)
+        load_model(tmp_path)
     with pytest.raises(FileNotFoundError, match="checkpoint folder"):
-        load_checkpoint(tmp_path / "nowhere")
+        load_model(tmp_path / "nowhere")
 
 
 def test_nan_batch_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
@@ -144,24 +143,24 @@ def test_nan_batch_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(FloatingPointError, match=r"loss is nan at step 3 .*last good checkpoint"):
         train_unet(TINY, replace(RUN, steps=6), out=tmp_path, resume=True, progress=False)
     assert (tmp_path / "model_raw.safetensors").read_bytes() == good
-    assert load_checkpoint(tmp_path)[2]["step"] == 2
+    assert read_record(tmp_path).step == 2
     assert all(math.isfinite(v) for v in json.loads((tmp_path / "loss_log.json").read_text())["loss"])
 
 
 def test_exploding_lr_stops_with_clear_message(tmp_path):
     with pytest.raises(FloatingPointError, match=r"(loss is (nan|inf)|weights not finite).*lower the learning"):
         train_unet(TINY, replace(RUN, steps=6, lr=1e30, warmup=0, save_every=1), out=tmp_path, progress=False)
-    _, _, info = load_checkpoint(tmp_path)  # the last checkpoint with finite weights survives
-    assert 1 <= info["step"] < 6
+    assert 1 <= read_record(tmp_path).step < 6  # the last checkpoint with finite weights survives
+    load_model(tmp_path)
 
 
 def test_cli_train_runs(tmp_path, capsys):
     main(["train", "--config", "quick", "--steps", "2", "--data", "toy", "--out", str(tmp_path / "cli")])
     assert "step 2" in capsys.readouterr().out
-    _, _, info = load_checkpoint(tmp_path / "cli")
-    assert info["step"] == 2 and info["train"]["steps"] == 2
+    record = read_record(tmp_path / "cli")
+    assert record.step == 2 and record.train["steps"] == 2
     main(["train", "--config", "quick", "--steps", "3", "--out", str(tmp_path / "cli"), "--resume"])
-    assert load_checkpoint(tmp_path / "cli")[2]["step"] == 3
+    assert read_record(tmp_path / "cli").step == 3
 
 
 def test_trains_on_a_folder_of_wavs(tmp_path):
@@ -173,7 +172,7 @@ def test_trains_on_a_folder_of_wavs(tmp_path):
         save_wav(tmp_path / "wavs" / f"note{i}.wav", clip, 8000)
     result = train_unet(TINY, replace(RUN, steps=3), data=tmp_path / "wavs", out=tmp_path / "run", progress=False)
     assert result.step == 3 and all(math.isfinite(v) for v in result.losses)
-    assert load_checkpoint(tmp_path / "run")[2]["data"] == str(tmp_path / "wavs")
+    assert read_record(tmp_path / "run").data == str(tmp_path / "wavs")
 
 
 # Class-conditional training with label dropout (chapter 06)
@@ -187,13 +186,10 @@ def test_conditional_resume_equals_uninterrupted(tmp_path):
     resumed = train_unet(COND, COND_RUN, out=tmp_path / "b", resume=True, progress=False)
     assert same_weights(whole.model, resumed.model) and same_weights(whole.ema_model, resumed.ema_model)
     assert whole.losses == resumed.losses
-    assert "label" in checkpoint.load_training_state(tmp_path / "b")["rng"]  # the dropout coins resume too
-    model, _, info = load_checkpoint(tmp_path / "b")
-    assert (
-        info["unet"]["num_classes"] == 32
-        and info["train"]["cond_dropout"] == 0.3
-        and same_weights(model, whole.ema_model)
-    )
+    assert "label" in read_state(tmp_path / "b")["rng"]  # the dropout coins resume too
+    model, record = load_model(tmp_path / "b")
+    assert record.model["num_classes"] == 32 and record.train["cond_dropout"] == 0.3
+    assert same_weights(model, whole.ema_model)
 
 
 def test_label_dropout_rate_and_labels_match_the_notes(monkeypatch):
@@ -327,7 +323,7 @@ def test_nan_ema_weights_are_refused_on_resume_and_never_saved(tmp_path, monkeyp
     monkeypatch.setattr(train_module, "ema_update", poisoned)
     with pytest.raises(FloatingPointError, match=r"weights not finite.*'ema\..*last good checkpoint, step 2"):
         train_unet(TINY, replace(RUN, steps=4), out=tmp_path / "b", progress=False)
-    assert load_checkpoint(tmp_path / "b")[2]["step"] == 2
+    assert read_record(tmp_path / "b").step == 2
 
 
 def test_nan_stop_message_says_what_is_on_disk(tmp_path, monkeypatch):

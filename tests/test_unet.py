@@ -160,14 +160,15 @@ def test_zero_label_embedding_gives_the_unconditional_net():
 
 
 def test_unconditional_net_unchanged_and_shipped_checkpoint_loads():
-    from audiodiff_minimal.checkpoint import SHIPPED_CHECKPOINT, load_checkpoint, read_config, read_weights
+    from audiodiff_minimal.checkpoint import read_weights
+    from audiodiff_minimal.registry import SHIPPED, load_model
 
     assert UNetConfig().num_classes == 0 and all(c.num_classes == 0 for c in map(UNET_PRESETS.get, ("quick", "laptop")))
     names = set(UNet1D(UNET_PRESETS["laptop"]).state_dict())
     assert not any("label" in n for n in names)  # no new parameters: old state dicts load with strict=True
-    assert "num_classes" not in read_config(SHIPPED_CHECKPOINT)["unet"]  # an old config.json
-    assert names == set(read_weights(SHIPPED_CHECKPOINT))
-    model, _, _ = load_checkpoint(SHIPPED_CHECKPOINT)  # load_state_dict(strict=True) inside
+    assert '"num_classes"' not in (SHIPPED["notes_unet"] / "config.json").read_text()  # an old config.json
+    assert names == set(read_weights(SHIPPED["notes_unet"]))
+    model, _ = load_model("notes_unet")  # load_state_dict(strict=True) inside
     assert model.config == UNET_PRESETS["laptop"]
     assert UNET_PRESETS["laptop_cond"] == UNetConfig(**{**asdict(UNET_PRESETS["laptop"]), "num_classes": 32})
 

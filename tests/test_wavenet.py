@@ -109,10 +109,18 @@ def test_training_saves_a_wavenet_record_that_loads(tmp_path):
     model = tiny()
     losses = train_wavenet(model, steps=4, batch=2, length=256, out=tmp_path / "run", save_every=3, progress=False)
     record = read_record(tmp_path / "run")
-    assert (record.kind, record.step, record.length, record.prediction, record.schedule) == ("wavenet", 4, 256, None, None)
+    assert (record.kind, record.step, record.length, record.prediction, record.schedule) == (
+        "wavenet",
+        4,
+        256,
+        None,
+        None,
+    )
     assert record.train["steps"] == 4 and record.model == {**record.model, "channels": 8, "stacks": 2}
     loaded, _ = load_model(tmp_path / "run")
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True)
+    )
     assert len(losses) == 4
 
 
