@@ -400,7 +400,7 @@ def verdict(r: Result) -> str:
     unit = bool(r.unit_failed)
     nb_ok = all(any(check for _, check, _ in r.nb_failed.get(nb, [])) for nb in r.nb_failed)
     if unit and nb_ok:
-        return "killed"
+        return "killed" if r.nb_failed or not m.notebooks else "killed (notebooks not run)"
     if not unit and m.test_files():
         return "SURVIVES unit" + ("" if nb_ok else " + notebook")
     return "SURVIVES notebook"
@@ -441,10 +441,12 @@ def print_table(results: list[Result], markdown: bool) -> None:
     unit_kills = sum(bool(r.unit_failed) and not r.errors for r in results)
     taught = [r for r in results if r.nb_failed]
     nb_kills = sum(all(any(c for _, c, _ in cells) for cells in r.nb_failed.values()) for r in taught)
-    killed = sum(verdict(r) == "killed" for r in results)
+    killed = sum(verdict(r).startswith("killed") for r in results)
     print()
-    print(f"score: {killed}/{n} mutants killed everywhere they should be; unit tests kill {unit_kills}/{n}; "
-          f"notebook checks kill {nb_kills}/{len(taught)} of the mutants whose notebooks ran")  # fmt: skip
+    not_run = sum(bool(r.mutant.notebooks) and not r.nb_failed for r in results)
+    print(f"score: {killed}/{n} mutants killed by every check that ran; unit tests kill {unit_kills}/{n}; "
+          f"notebook checks kill {nb_kills}/{len(taught)} of the mutants whose notebooks ran"
+          + (f" ({not_run} mutants' notebooks not run)" if not_run else ""))  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -516,7 +518,7 @@ def main(argv=None) -> int:
             "name": r.mutant.name, "file": r.mutant.file, "why": r.mutant.why, "unit_failed": r.unit_failed,
             "notebook_failed": r.nb_failed, "errors": r.errors, "verdict": verdict(r), "seconds": r.seconds}
             for r in ordered], indent=1))  # fmt: skip
-    return 0 if all(verdict(r) == "killed" for r in ordered) else 1
+    return 0 if all(verdict(r).startswith("killed") for r in ordered) else 1
 
 
 def check_applies(mutant: Mutant) -> None:
