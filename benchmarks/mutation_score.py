@@ -89,13 +89,14 @@ FILE_TESTS = {
 
 NB01, NB02, NB03 = "01_noise_process", "02_elbo_and_loss", "03_toy_linear_model"
 NB06 = "06_conditioning_and_guidance"
+NB01S = "solutions/01_noise_process_solutions"
 
 # fmt: off
 MUTANTS = [
     # ---------------------------------------------------------------- schedules.py
     Mutant("cosine_off_by_one", "schedules.py", "u = torch.arange(T + 1, dtype=torch.float64) / T", "u = torch.arange(1, T + 2, dtype=torch.float64) / T", "cosine schedule indexed from 1: alpha_bar_t = f(t + 1) / f(1)", (NB01,)),
-    Mutant("cosine_hardcoded_1000", "schedules.py", "u = torch.arange(T + 1, dtype=torch.float64) / T", "u = torch.arange(T + 1, dtype=torch.float64) / 1000", "cosine u = t / 1000: right only for T = 1000", (NB01,)),
-    Mutant("linear_hardcoded_1000", "schedules.py", "scale = 1000.0 / T", "scale = 1.0", "linear betas not rescaled by 1000 / T: right only for T = 1000", (NB01,)),
+    Mutant("cosine_hardcoded_1000", "schedules.py", "u = torch.arange(T + 1, dtype=torch.float64) / T", "u = torch.arange(T + 1, dtype=torch.float64) / 1000", "cosine u = t / 1000: right only for T = 1000", (NB01, NB01S)),
+    Mutant("linear_hardcoded_1000", "schedules.py", "scale = 1000.0 / T", "scale = 1.0", "linear betas not rescaled by 1000 / T: right only for T = 1000", (NB01, NB01S)),
     Mutant("cosine_unnormalised", "schedules.py", "f0 = math.cos(s / (1 + s) * math.pi / 2) ** 2", "f0 = 1.0", "continuous cosine alpha_bar not divided by f(0)"),
     Mutant("sigma_no_sqrt", "schedules.py", "return torch.sqrt(1.0 - self.alpha_bar)", "return 1.0 - self.alpha_bar", "sigma_t = 1 - alpha_bar_t (a variance used as a std)", (NB01,)),
     Mutant("snr_inverted", "schedules.py", "return self.alpha_bar / (1.0 - self.alpha_bar)", "return (1.0 - self.alpha_bar) / self.alpha_bar", "SNR = sigma^2 / alpha_bar (noise-to-signal)", (NB01,)),
@@ -247,7 +248,9 @@ def make_copy(tmp: Path, notebooks: tuple[str, ...]) -> None:
         probe = {"cell_type": "code", "execution_count": None, "id": "mutation-probe", "metadata": {}, "outputs": [],
                  "source": PROBE_CELL.splitlines(keepends=True)}  # fmt: skip
         doc["cells"].insert(0, probe)
-        (tmp / "notebooks" / f"{nb}.ipynb").write_text(json.dumps(doc, indent=1))
+        dst = tmp / "notebooks" / f"{nb}.ipynb"  # nb may name a subfolder: "solutions/01_noise_process_solutions"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(json.dumps(doc, indent=1))
     (tmp / "_mutation_probe.py").write_text(PROBE_PLUGIN)
 
 
@@ -283,7 +286,7 @@ def junit_failures(path: Path) -> tuple[list[tuple[str, str, str]], int]:
     return failed, n
 
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*m")  # junit XML writes ESC as #x1B
 
 
 def error_name(text: str) -> str:
@@ -327,7 +330,7 @@ def run_one(mutant: Mutant | None, tests: tuple[str, ...], notebooks: tuple[str,
             if code not in (0, 1) or (code == 1 and not failed):
                 result.errors.append(f"unit tests: pytest exit {code}: {last_lines(out)}")
         for nb in notebooks:
-            xml = tmp / f"nb-{nb}.xml"
+            xml = tmp / f"nb-{nb.replace('/', '_')}.xml"
             args = [f"notebooks/{nb}.ipynb", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600",
                     f"--junitxml={xml}"]  # fmt: skip
             code, out = run_pytest(args, tmp, env, timeout=1800)
@@ -384,13 +387,29 @@ def short_tests(names: list[str]) -> str:
     return ", ".join(f"{k}[{v}]" if v > 1 else k for k, v in counts.items())
 
 
+def is_kill(check: str, err: str) -> bool:
+    """A failing cell kills the mutant if it is a ``# CHECK:`` cell, unless it only lost a name to an earlier crash."""
+    return bool(check) and err != "NameError"
+
+
+def nb_label(nb: str) -> str:
+    """ "01_noise_process" -> "01", "solutions/01_noise_process_solutions" -> "01 sol"."""
+    return Path(nb).name[:2] + (" sol" if nb.startswith("solutions/") else "")
+
+
 def short_checks(nb_failed: dict) -> str:
     parts = []
     for nb, cells in nb_failed.items():
         for cell, check, err in cells:
-            label = f"{nb[:2]} cell {cell}: " + (check[:60] + ("..." if len(check) > 60 else "") if check else err)
-            parts.append(label)
+            if is_kill(check, err):
+                parts.append(f"{nb_label(nb)} cell {cell}: {check[:60]}{'...' if len(check) > 60 else ''}")
+            else:
+                parts.append(f"({nb_label(nb)} cell {cell}: {err}, not a check)")
     return "; ".join(parts)
+
+
+def nb_killed(cells) -> bool:
+    return any(is_kill(check, err) for _, check, err in cells)
 
 
 def verdict(r: Result) -> str:
@@ -398,7 +417,7 @@ def verdict(r: Result) -> str:
     if r.errors:
         return "stale" if any("stale" in e or "does not exist" in e for e in r.errors) else "error"
     unit = bool(r.unit_failed)
-    nb_ok = all(any(check for _, check, _ in r.nb_failed.get(nb, [])) for nb in r.nb_failed)
+    nb_ok = all(nb_killed(cells) for cells in r.nb_failed.values())
     if unit and nb_ok:
         return "killed" if r.nb_failed or not m.notebooks else "killed (notebooks not run)"
     if not unit and m.test_files():
@@ -440,7 +459,7 @@ def print_table(results: list[Result], markdown: bool) -> None:
     n = len(results)
     unit_kills = sum(bool(r.unit_failed) and not r.errors for r in results)
     taught = [r for r in results if r.nb_failed]
-    nb_kills = sum(all(any(c for _, c, _ in cells) for cells in r.nb_failed.values()) for r in taught)
+    nb_kills = sum(all(nb_killed(cells) for cells in r.nb_failed.values()) for r in taught)
     killed = sum(verdict(r).startswith("killed") for r in results)
     print()
     not_run = sum(bool(r.mutant.notebooks) and not r.nb_failed for r in results)
