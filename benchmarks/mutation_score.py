@@ -393,13 +393,15 @@ def is_kill(check: str, err: str) -> bool:
 
 
 def nb_label(nb: str) -> str:
-    """ "01_noise_process" -> "01", "solutions/01_noise_process_solutions" -> "01 sol"."""
+    """Short label: ``01_noise_process`` -> ``01``, ``solutions/01_noise_process_solutions`` -> ``01 sol``."""
     return Path(nb).name[:2] + (" sol" if nb.startswith("solutions/") else "")
 
 
 def short_checks(nb_failed: dict) -> str:
     parts = []
     for nb, cells in nb_failed.items():
+        if not cells:
+            parts.append(f"{nb_label(nb)}: none")
         for cell, check, err in cells:
             if is_kill(check, err):
                 parts.append(f"{nb_label(nb)} cell {cell}: {check[:60]}{'...' if len(check) > 60 else ''}")

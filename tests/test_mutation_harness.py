@@ -80,3 +80,7 @@ def test_check_lines_follow_nbval_numbering(ms, tmp_path):
     nb.write_text(json.dumps({"cells": cells}))
     assert ms.check_lines(nb) == ["", "x is one"]
     assert ms.error_name("Traceback\n\x1b[31mAssertionError\x1b[0m: no") == "AssertionError"
+    assert ms.error_name("ValueError in the input\n#x1B[0;31mIndexError#x1B[0m: out of bounds") == "IndexError"
+    # a failing CHECK cell kills; a crash elsewhere, or a check that only lost a name to that crash, does not
+    assert ms.is_kill("x is one", "AssertionError") and ms.is_kill("x is one", "ValueError")
+    assert not ms.is_kill("x is one", "NameError") and not ms.is_kill("", "IndexError")
