@@ -348,6 +348,8 @@ def run_one(mutant: Mutant | None, tests: tuple[str, ...], notebooks: tuple[str,
                 result.errors.append(f"{nb}: pytest exit {code}, {n} cells: {last_lines(out)}")
     except StaleMutant as e:
         result.errors.append(str(e))
+    except Exception as e:  # a missing notebook, a full disk...: one row fails, not the run
+        result.errors.append(f"harness: {type(e).__name__}: {e}")
     finally:
         result.seconds = time.perf_counter() - start
         if keep:
