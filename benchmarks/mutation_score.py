@@ -247,6 +247,8 @@ def make_copy(tmp: Path, notebooks: tuple[str, ...]) -> None:
         doc = json.loads(src.read_text())
         probe = {"cell_type": "code", "execution_count": None, "id": "mutation-probe", "metadata": {}, "outputs": [],
                  "source": PROBE_CELL.splitlines(keepends=True)}  # fmt: skip
+        if doc.get("nbformat_minor", 0) < 5:  # cell ids exist from nbformat 4.5 on
+            del probe["id"]
         doc["cells"].insert(0, probe)
         dst = tmp / "notebooks" / f"{nb}.ipynb"  # nb may name a subfolder: "solutions/01_noise_process_solutions"
         dst.parent.mkdir(parents=True, exist_ok=True)
