@@ -280,40 +280,135 @@ def linear_gaussian_elbo(W: torch.Tensor, cov: torch.Tensor, schedule: Schedule,
     return {"prior": prior, "diffusion": diffusion, "decoder": decoder, "var": var, "total": total}
 
 
+def _interpolation_matrix(grid: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """(len(points), len(grid)) float64 matrix M with M @ f(grid) = f(points) linearly interpolated (grid sorted)."""
+    if len(grid) == 1:
+        return torch.ones(len(points), 1, dtype=torch.float64)
+    i = torch.searchsorted(grid, points, right=True).clamp(1, len(grid) - 1)  # points in [grid[i - 1], grid[i]]
+    frac = ((points - grid[i - 1]) / (grid[i] - grid[i - 1]).clamp(min=1)).double().clamp(0, 1)
+    M = torch.zeros(len(points), len(grid), dtype=torch.float64)
+    rows = torch.arange(len(points))
+    M[rows, i - 1], M[rows, i] = 1 - frac, frac
+    return M
+
+
 @torch.no_grad()
 def diffusion_nll_bound(
-    model, schedule: Schedule, x0: torch.Tensor, prediction: str = "v", n_t: int = 16, generator=None
+    model,
+    schedule: Schedule,
+    x0: torch.Tensor,
+    prediction: str = "v",
+    n_t: int = 32,
+    generator=None,
+    k_exact: int = 20,
+    n_eps: int = 2,
+    n_pilot: int = 8,
+    rho: float = 0.1,
 ) -> dict:
-    """Monte Carlo DDPM bound (Eq. 2.1) on -log2 P(x0) of 16-bit clips, in bits per sample (chapter 07).
+    """Monte Carlo DDPM bound (Eq. 2.1) on -log2 P(x0) of 16-bit clips, in bits per sample, with its standard error.
 
-    L_T exactly; sum_{t=2}^T L_{t-1} by stratified sampling (``n_t`` equal strata of 2..T, one random t each,
-    each term weighted by its stratum's size); L_0 with the discretised decoder (DDPM Eq. 13) at var_1 = beta_1.
+    L_T exactly. The small steps, whose terms are the largest, exactly: every t = 1..K (K = ``k_exact``; t = 1 is
+    the decoder L_0, discretised as in DDPM Eq. 13, var_1 = beta_1), each averaged over ``n_eps`` noise draws.
+    The rest, sum_{t=K+1}^T L_{t-1}, by importance sampling: ``n_t`` steps t_j ~ q per clip and
+
+        S = 1/n sum_j L_{t_j - 1} / q(t_j),   E[S] = sum_t L_{t-1}   (unbiased for any q > 0 on K+1..T)
+
+    The proposal follows the term's expected size, q(t) ~ w_t e(t) with w_t = (SNR_{t-1} - SNR_t) / 2 the ELBO
+    weight of the squared x_0 error (Eq. 2.7; with var_t = beta_tilde_t the KL is exactly w_t ||x_0 - x0_hat||^2)
+    and e(t) the network's x_0 error per sample from a pilot: ``n_pilot`` steps evenly spaced over K+1..T, one
+    noise draw per clip, averaged over clips, linearly interpolated in t. A fraction ``rho`` of q is uniform
+    (defensive mixture), so a pilot that underestimates a region cannot make the weights explode. The pilot's
+    draws are independent of the estimate's, so S stays unbiased.
+
+    Standard error per clip (estimator noise only): sum over exact t of s_t^2 / n_eps (the sample variance of the
+    n_eps draws), plus var_j(L / q) / n_t. ``bound_summary`` turns it into the error of a mean over clips.
+    t and eps are drawn on a CPU generator and moved to x0's device (the proposal is inverted on the device).
     Reverse variances beta_tilde (DDPM Sec. 3.2). The network is only ever asked for x0_hat (forward.to_x0_eps).
     Args:
         model: callable (x_t (B, 1, L), t (B,)) -> prediction.  x0: (B, 1, L) audio (quantised to 16 bits here).
+        n_t: importance draws per clip (>= 2 unless K >= T).  k_exact: K.  n_eps: noise draws per exact t (>= 2).
         generator: CPU generator for t and eps (default: seeded with 0).
     Returns:
-        dict of (B,) float64 bits per sample on x0's device: "prior", "diffusion", "decoder", "total".
+        dict of (B,) float64 bits per sample on x0's device: "prior", "diffusion", "decoder", "total", and the
+        standard errors "diffusion_se", "decoder_se", "total_se" (L_T is exact). Cost per clip:
+        n_eps K + n_pilot + n_t network calls.
     """
     g = generator or torch.Generator().manual_seed(0)
     x0 = quantize(x0, 16)
     B, L, T, dev = x0.shape[0], x0.shape[-1], schedule.T, x0.device
+    K = min(k_exact, T)
+    if n_eps < 2 or (K < T and n_t < 2):
+        raise ValueError(f"n_eps = {n_eps} and n_t = {n_t} must both be >= 2 to estimate a standard error")
     var = reverse_variance(schedule, "beta_tilde")
     to_bits = 1 / (L * LOG2)
     ab_T = schedule.alpha_bar[T].double().item()
     prior = 0.5 * (ab_T * x0.double() ** 2 + (1 - ab_T) - 1 - math.log(1 - ab_T)).flatten(1).sum(1)  # L_T
 
-    def x0_hat_at(t):  # (B,) CPU steps -> x_t and the network's x0_hat, both on x0's device
-        t = t.to(dev)
+    def draw(t):  # (B,) steps on x0's device -> x_t and the network's x0_hat
         x_t = q_sample(x0, t, torch.randn(x0.shape, generator=g).to(x0), schedule)  # float32 draws, as always
-        return t, x_t, to_x0_eps(model(x_t, t), x_t, t, schedule, prediction)[0]
+        return x_t, to_x0_eps(model(x_t, t), x_t, t, schedule, prediction)[0]
 
-    edges = torch.linspace(2, T + 1, n_t + 1).long()  # strata [edges[i], edges[i + 1]) of 2..T
+    def exact(step):  # mean over n_eps draws of the term at one step, and the variance of that mean
+        t = torch.full((B,), step, device=dev)
+        draws = []
+        for _ in range(n_eps):
+            x_t, x0_hat = draw(t)
+            if step == 1:  # the decoder: mu_theta at t = 1 is x0_hat itself
+                draws.append(discretized_gaussian_nll(x0, x0_hat, var[1].item()).flatten(1).sum(1))
+            else:
+                draws.append(diffusion_term(x0, x_t, t, x0_hat, var, schedule).double())
+        draws = torch.stack(draws)  # (n_eps, B)
+        return draws.mean(0), draws.var(0) / n_eps
+
+    decoder, decoder_var = exact(1)
     diffusion = torch.zeros(B, dtype=torch.float64, device=dev)
-    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        t, x_t, x0_hat = x0_hat_at(torch.randint(lo, hi, (B,), generator=g))
-        diffusion += (hi - lo) * diffusion_term(x0, x_t, t, x0_hat, var, schedule).double()
-    _, _, x0_hat = x0_hat_at(torch.ones(B, dtype=torch.long))  # mu_theta at t = 1 is x0_hat itself
-    decoder = discretized_gaussian_nll(x0, x0_hat, var[1].item()).flatten(1).sum(1)
+    diffusion_var = torch.zeros_like(diffusion)
+    for step in range(2, K + 1):
+        mean, v = exact(step)
+        diffusion, diffusion_var = diffusion + mean, diffusion_var + v
+    if K < T:
+        mean, v = _importance_tail(draw, x0, schedule, var, K, n_t, n_pilot, rho, g)
+        diffusion, diffusion_var = diffusion + mean, diffusion_var + v
     out = {"prior": prior * to_bits, "diffusion": diffusion * to_bits, "decoder": decoder * to_bits}
-    return {**out, "total": sum(out.values())}
+    out["total"] = out["prior"] + out["diffusion"] + out["decoder"]
+    out["diffusion_se"], out["decoder_se"] = diffusion_var.sqrt() * to_bits, decoder_var.sqrt() * to_bits
+    out["total_se"] = (diffusion_var + decoder_var).sqrt() * to_bits
+    return out
+
+
+def _importance_tail(draw, x0, schedule, var, K, n, n_pilot, rho, g):
+    """sum_{t=K+1}^T L_{t-1} per clip by importance sampling (see diffusion_nll_bound): (B,) mean and its variance."""
+    B, T, dev = x0.shape[0], schedule.T, x0.device
+    tail = torch.arange(K + 1, T + 1)  # (T - K,) the steps left to sample
+    grid = torch.linspace(K + 1, T, max(n_pilot, 2)).round().long().unique()
+    pilot = []
+    for step in grid.tolist():  # the pilot: x_0 error per sample at each grid step, averaged over clips
+        _, x0_hat = draw(torch.full((B,), step, device=dev))
+        pilot.append((x0 - x0_hat).double().pow(2).mean())
+    e = _interpolation_matrix(grid, tail).to(dev) @ torch.stack(pilot)  # (T - K,) error at every tail step
+    size = elbo_weight(tail, schedule, var, "x0").to(dev) * e  # expected term size w_t e(t), Eq. (2.7)
+    q = (1 - rho) * size / size.sum().clamp(min=1e-300) + rho / len(tail)
+    q = q / q.sum()  # a no-op unless the pilot saw no error at all (then q is uniform)
+    u = torch.rand(B, n, generator=g, dtype=torch.float64).to(dev)  # inverse-CDF draws of t ~ q, on the device
+    idx = torch.searchsorted(q.cumsum(0), u).clamp(max=len(tail) - 1)  # (B, n)
+    ratios = []
+    for j in range(n):
+        t = tail.to(dev)[idx[:, j]]
+        x_t, x0_hat = draw(t)
+        ratios.append(diffusion_term(x0, x_t, t, x0_hat, var, schedule).double() / q[idx[:, j]])  # L / q(t)
+    ratios = torch.stack(ratios)  # (n, B)
+    return ratios.mean(0), ratios.var(0) / n
+
+
+def bound_summary(bound: dict) -> dict:
+    """Means over clips of a ``diffusion_nll_bound`` result, with two standard errors of the mean total.
+
+    Returns floats: the mean of every term; "se_mc", the estimator's error of the mean of these clips,
+    sqrt(sum_i se_i^2) / B; "se_clips", the error of the mean as an estimate over the data distribution,
+    std_i(total_i) / sqrt(B) (it contains the estimator's noise too).
+    """
+    B = len(bound["total"])
+    out = {k: bound[k].mean().item() for k in ("prior", "diffusion", "decoder", "total")}
+    out["se_mc"] = bound["total_se"].pow(2).sum().sqrt().item() / B
+    out["se_clips"] = bound["total"].std().item() / math.sqrt(B) if B > 1 else float("nan")
+    return out
