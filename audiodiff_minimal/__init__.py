@@ -7,7 +7,8 @@ imports only from layers below its own (``tests/test_layers.py`` enforces it, so
     7  __main__
     6  cli                                        the command line; owns the process group
     5  train, registry, generate                  the loop; kind -> network; sampling a checkpoint
-    4  models.*, checkpoint, distributed          networks; the checkpoint record (knows no model); DDP
+    4  models.*, checkpoint, distributed, metrics  networks; the checkpoint record (knows no model); DDP;
+                                                measures on a classifier's features (imports no network)
     3  losses, samplers, guidance, evaluate       the math of training, sampling and measuring
     2  forward, spectral, data                    q(x_t | x_0), spectra, audio to learn from
     1  schedules, audio, fsdd                     noise schedules, WAV files, downloads

@@ -8,12 +8,14 @@ figures, so it may import matplotlib; the numerics stay in ``samplers`` and ``ev
 
 import time
 
+import numpy as np
 import torch
 
 from .checkpoint import Record
 from .data import SCALE_NAMES
 from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
 from .guidance import guided_model
+from .metrics import classifier_measures, frame_pitch, pitch_measures
 from .samplers import sample
 
 SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)"}
@@ -131,3 +133,47 @@ def real_rows(reference, n: int, seed: int = 12345) -> tuple[dict, dict]:
     real, _, _ = toy_notes(n, length=reference.shape[-1], seed=seed)
     row = {"sampler": "real toy notes", "steps": "", "s_per_clip": 0.0, **evaluate_clips(real, reference)}
     return row, reference_bounds(reference, n=n, seed=seed)
+
+
+# --------------------------------------------------------------------------- measures with the note classifier
+
+
+@torch.no_grad()
+def classifier_outputs(classifier, x, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """phi(x) (B, D) and p(y | x) (B, K) of clips x (B, 1, L) by a loaded note classifier
+    (``registry.load_model("notes_classifier")``; ``models.classifier.NoteClassifier``), as float64 NumPy."""
+    device = next(classifier.parameters()).device
+    feats = torch.cat([classifier.features(x[i : i + batch].to(device)).cpu() for i in range(0, len(x), batch)])
+    probs = classifier.head(feats.to(device)).softmax(-1).cpu()
+    return feats.double().numpy(), probs.double().numpy()
+
+
+def quality_measures(x, reference, classifier, n_boot: int = 200, seed: int = 0) -> dict:
+    """Every measure of ``metrics.py`` for clips x (B, 1, L) against real clips ``reference`` (B', 1, L):
+    FD, KID, IS, mIS, AM, precision, recall on the classifier, and the pYIN pitch measures with the
+    classifier's timbre (p(timbre | x) = sum over pitch of p(y | x)). Values are ``metrics.Interval``."""
+    feats, probs = classifier_outputs(classifier, x)
+    ref_feats, ref_probs = classifier_outputs(classifier, reference)
+    timbre = probs.reshape(len(probs), -1, 4).sum(1).argmax(1)  # (B,): classes are pitch * 4 + timbre
+    f0, voiced = frame_pitch(x)
+    return {
+        "n": len(feats),
+        **classifier_measures(feats, probs, ref_feats, ref_probs, n_boot, seed),
+        **pitch_measures(f0, voiced, timbre, n_boot=n_boot, seed=seed),
+    }
+
+
+def quality_bounds(reference, classifier, n: int | None = None, seed: int = 12345, n_boot: int = 200) -> dict:
+    """:func:`quality_measures` of fresh real toy notes (``seed``: the floor) and of white noise with the
+    reference's RMS (the ceiling) against ``reference``, at ``n`` clips (default len(reference))."""
+    from .data import toy_notes
+
+    n = n or len(reference)
+    real, _, _ = toy_notes(n, length=reference.shape[-1], seed=seed)
+    rms = reference.double().pow(2).mean().sqrt()
+    g = torch.Generator().manual_seed(seed)
+    noise = (torch.randn((n, 1, reference.shape[-1]), generator=g, dtype=torch.float64) * rms).float()
+    return {
+        "real_vs_real": quality_measures(real, reference, classifier, n_boot, seed),
+        "noise_vs_real": quality_measures(noise, reference, classifier, n_boot, seed),
+    }

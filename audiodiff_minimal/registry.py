@@ -18,11 +18,16 @@ import torch
 from torch import nn
 
 from .checkpoint import CheckpointError, Record, read_record, read_weights, weight_shapes
+from .models.classifier import ClassifierConfig, NoteClassifier
 from .models.unet1d import UNet1D, UNetConfig
 from .models.wavenet import WaveNet, WaveNetConfig
 
 # kind -> (config class, network class); the network is built as Network(Config(**record.model))
-MODELS: dict[str, tuple[type, type[nn.Module]]] = {"unet": (UNetConfig, UNet1D), "wavenet": (WaveNetConfig, WaveNet)}
+MODELS: dict[str, tuple[type, type[nn.Module]]] = {
+    "unet": (UNetConfig, UNet1D),
+    "wavenet": (WaveNetConfig, WaveNet),
+    "classifier": (ClassifierConfig, NoteClassifier),
+}
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "data" / "checkpoints"
 SHIPPED = {
@@ -30,6 +35,7 @@ SHIPPED = {
     "notes_cond": CHECKPOINTS / "notes_cond",  # chapter 06: class-conditional
     "notes_unet_small": CHECKPOINTS / "notes_unet_small",  # chapter 07: the WaveNet's size and time
     "notes_wavenet": CHECKPOINTS / "notes_wavenet",  # chapter 07: the autoregressive baseline
+    "notes_classifier": CHECKPOINTS / "notes_classifier",  # issue 12: the evaluation network of metrics.py
 }
 DEFAULT = "notes_unet"  # what `sample` uses without --checkpoint
 

@@ -54,12 +54,14 @@ from .data import LENGTH, NUM_NOTE_CLASSES, SR, WavFolder, draw_toy_notes, note_
 from .distributed import Dist, barrier, mean_across_ranks, shard
 from .guidance import drop_labels
 from .losses import autoregressive_loss, diffusion_loss
+from .models.classifier import ClassifierConfig, NoteClassifier, augment
 from .models.unet1d import UNet1D, UNetConfig
 from .models.wavenet import WaveNet
 from .schedules import make_schedule
 from .utils import cosine_decay, get_device
 
-__all__ = ["TRAIN_PRESETS", "Stop", "TrainConfig", "TrainResult", "TrainState", "train", "train_unet", "train_wavenet"]
+__all__ = ["TRAIN_PRESETS", "Stop", "TrainConfig", "TrainResult", "TrainState", "train", "train_classifier",
+           "train_unet", "train_wavenet"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -557,3 +559,53 @@ def save_wavenet(
     record = Record("wavenet", step, train.get("sr", SR), train.get("length", LENGTH), asdict(model.config), train)
     log = {"step": list(range(1, len(losses) + 1)), "loss": losses} if losses is not None else None
     save_checkpoint(out, record, {"model": model.state_dict()}, log=log)
+
+
+def train_classifier(
+    config: ClassifierConfig,
+    out: str | Path,
+    steps: int = 3000,
+    batch: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    resume: bool = False,
+    save_every: int = 250,
+    progress: bool = True,
+) -> NoteClassifier:
+    """Train the evaluation network (``models.classifier``) with :func:`train`: cross-entropy on fresh toy notes
+    with noise and gain augmentation (``classifier.augment``), labels ``note_label(pitch, timbre)``.
+
+    AdamW without weight decay, 100 warm-up steps, cosine decay to lr / 10, grad clip 1, no EMA. Saves a
+    checkpoint of kind "classifier" into ``out`` every ``save_every`` steps and at the end, with the
+    optimizer and generator states, so ``resume=True`` continues exactly. Returns the network in eval mode.
+    """
+    out = Path(out)
+    record = read_record(out) if (out / "config.json").is_file() else None
+    if record is not None and not resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True or choose another out")
+    recipe = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "warmup": 100, "augment": "classifier.augment"}
+    if record is not None and (record.kind != "classifier" or record.model != asdict(config)):
+        raise ValueError(f"checkpoint {out} holds {record.kind} {record.model}, not the classifier {asdict(config)}")
+    torch.manual_seed(seed)
+    model = NoteClassifier(config)
+    g = {"data": torch.Generator().manual_seed(seed), "noise": torch.Generator().manual_seed(seed + 1)}
+    state = TrainState(torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0), None, g)
+    if record is not None:
+        model.load_state_dict(read_weights(out, record))
+        state.load_state_dict(read_state(out), out / "optimizer.pt")
+
+    def batches():  # (B, 1, L) augmented notes and their (B,) labels
+        x, pitch, timbre = draw_toy_notes(batch, LENGTH, config.sr, g["data"])
+        return augment(x, g["noise"]), note_label(pitch, timbre)
+
+    def loss(net, b):
+        return torch.nn.functional.cross_entropy(net(b[0]), b[1])
+
+    def save(s):
+        rec = Record("classifier", s.step, config.sr, LENGTH, asdict(config), recipe, wall_time_s=s.wall_time_s)
+        log = {"step": list(range(1, len(s.losses) + 1)), "loss": s.losses}
+        save_checkpoint(out, rec, {"model": model.state_dict()}, s.state_dict(), log)
+
+    train(model, loss, batches, Stop(steps=steps), state, lr=lr, warmup=100, min_lr_frac=0.1, grad_clip=1.0,
+          save=save, save_every=save_every, progress=progress, desc="classifier training")  # fmt: skip
+    return model.eval()
