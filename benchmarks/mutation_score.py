@@ -460,7 +460,8 @@ def print_table(results: list[Result], markdown: bool) -> None:
         print("| mutant | file | wrong formula | killed by unit tests | killed by notebook checks | verdict |")
         print("|---|---|---|---|---|---|")
         for name, file, why, unit, nb, v, _ in rows:
-            print(f"| `{name}` | {file} | {why} | {unit} | {nb.replace('|', '/')} | {v} |")
+            cells = [f"`{name}`", file, why, unit, nb, v]
+            print("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")  # | inside a cell is escaped
     else:
         for name, file, why, unit, nb, v, r in rows:
             print(f"{name:36s} {file:17s} {v:18s} {r.seconds:5.0f}s")
