@@ -88,6 +88,7 @@ FILE_TESTS = {
 }
 
 NB01, NB02, NB03 = "01_noise_process", "02_elbo_and_loss", "03_toy_linear_model"
+NB05, NB05S = "05_sampling", "solutions/05_sampling_solutions"
 NB06 = "06_conditioning_and_guidance"
 NB01S = "solutions/01_noise_process_solutions"
 
@@ -177,9 +178,47 @@ MUTANTS = [
     Mutant("flatness_unweighted", "evaluate.py", "return (flat * energy).sum(-1) / energy.sum(-1)", "return flat.mean(-1)", "flatness averaged over frames without energy weights (silent frames count)"),
     Mutant("pitch_flat_harmonic_weights", "evaluate.py", "score += 0.8 ** (k - 1) * np.where", "score += 1.0 * np.where", "harmonic summation with equal weights (sub-octaves win)"),
     Mutant("pitch_acc_ignores_cents", "evaluate.py", "(np.abs(cents) <= 50) & (note == pitch.numpy())", "(note == pitch.numpy())", "requested-pitch accuracy without the 50-cent in-tune condition"),
+    # ---------------------------------------------------------------- metrics.py, models/classifier.py (issue 12)
+    Mutant('kid_biased_diagonal', 'metrics.py', 'within_a = (k_aa.sum() - np.trace(k_aa)) / (n * (n - 1))', 'within_a = k_aa.sum() / n**2', 'KID with the diagonal k(a_i, a_i) kept in the within-set mean (the biased V-statistic)', tests=("test_metrics.py",)),
+    Mutant('is_kl_swapped', 'metrics.py', 'return float(np.exp(_kl_rows(p, p.mean(0)).mean()))', 'return float(np.exp(_kl_rows(np.broadcast_to(p.mean(0), p.shape), p).mean()))', 'IS with KL(p(y) || p(y | x)): marginal and conditional swapped', tests=("test_metrics.py",)),
+    Mutant('mis_with_diagonal', 'metrics.py', 'return float(np.exp((kl.sum() - np.trace(kl)) / (n * (n - 1))))', 'return float(np.exp(kl.mean()))', "modified IS averaged over all pairs, x = x' included", tests=("test_metrics.py",)),
+    Mutant('am_kl_reversed', 'metrics.py', '_kl_rows(p_r[None], p.mean(0)[None])[0]', '_kl_rows(p.mean(0)[None], p_r[None])[0]', 'AM score with KL(p_g(y) || p_r(y)) instead of KL(p_r(y) || p_g(y))', tests=("test_metrics.py",)),
+    Mutant('knn_radius_self', 'metrics.py', 'radius = np.sort(d_ref, axis=1)[:, k]', 'radius = np.sort(d_ref, axis=1)[:, k - 1]', 'k-NN radius counts the point itself as its first neighbour', tests=("test_metrics.py",)),
+    Mutant('precision_recall_swapped', 'metrics.py', 'return float(manifold_membership(real, fake, k).mean()), float(manifold_membership(fake, real, k).mean())', 'return float(manifold_membership(fake, real, k).mean()), float(manifold_membership(real, fake, k).mean())', "precision and recall swapped (which set's manifold is tested)", tests=("test_metrics.py",)),
+    Mutant('miller_madow_nats', 'metrics.py', '(len(p) - 1) / (2 * N * np.log(2))', '(len(p) - 1) / (2 * N)', 'Miller-Madow correction in nats added to an entropy in bits', tests=("test_metrics.py",)),
+    Mutant('miller_madow_all_bins', 'metrics.py', '(len(p) - 1) / (2 * N * np.log(2))', '(n_classes - 1) / (2 * N * np.log(2))', 'Miller-Madow with every bin counted, not the occupied ones', tests=("test_metrics.py",)),
+    Mutant('in_tune_chance_unclipped', 'metrics.py', 'edges = sorted((max(lo, 100 * m - tolerance_cents), min(hi, 100 * m + tolerance_cents))', 'edges = sorted((100 * m - tolerance_cents, 100 * m + tolerance_cents)', 'chance of in tune as 8 notes x 100 c / 1200 c (the top end not clipped): 0.625, not 7/12', tests=("test_metrics.py",)),
+    Mutant('bootstrap_quantiles_wrong', 'metrics.py', 'lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])', 'lo, hi = np.quantile(reps, [level / 2, 1 - level / 2])', 'bootstrap interval at quantiles level / 2 and 1 - level / 2', tests=("test_metrics.py",)),
+    Mutant('bias_correct_sign', 'metrics.py', 'shift = value - reps.mean() if bias_correct else 0.0', 'shift = reps.mean() - value if bias_correct else 0.0', 'bootstrap bias correction with the sign flipped', tests=("test_metrics.py",)),
+    Mutant('drift_in_semitones', 'metrics.py', 'cents_track = 1200 * np.log2(f0 / median[:, None])', 'cents_track = 12 * np.log2(f0 / median[:, None])', 'pitch drift in semitones reported as cents', tests=("test_metrics.py",)),
+    Mutant('augment_snr_amplitude', 'models/classifier.py', 'noise_std = torch.sqrt(power / 10 ** (snr / 10))', 'noise_std = torch.sqrt(power) / 10 ** (snr / 10)', 'noise std from the SNR in dB read as a power ratio on the amplitude', tests=("test_classifier.py",)),
+    Mutant('log_mel_no_max', 'models/classifier.py', 'S = S - S.amax(dim=(1, 2), keepdim=True)', 'S = S - S.mean()', "log-mel normalised by the batch mean, not each clip's maximum (the gain matters)", tests=("test_classifier.py",)),
     # ---------------------------------------------------------------- samplers.py
-    # SAMPLER MUTANTS GO HERE (samplers.py is being rewritten; the lead adds them once it lands):
-    # DDIM with eta > 0 (sigma_t formula), DDPM posterior variance choice, DPM-Solver++ step, RePaint.
+    Mutant('ddpm_beta_not_respaced', "samplers.py", 'beta = 1 - ab_t / ab_s  # respaced beta_t, Nichol', 'beta = schedule.beta[t].item()  # respaced beta_t, Nichol', "DDPM on a subsequence with the full chain's beta_t, not 1 - alpha_bar_t / alpha_bar_s: wrong only for strided steps", (NB05, NB05S)),
+    Mutant('ddpm_beta_tilde_ratio_inverted', "samplers.py", 'beta_tilde = (1 - ab_s) / (1 - ab_t) * beta  # Eq. (7)', 'beta_tilde = (1 - ab_t) / (1 - ab_s) * beta  # Eq. (7)', 'posterior variance with the alpha_bar ratio inverted', (NB05, NB05S)),
+    Mutant('ddpm_variance_swapped', "samplers.py", 'var = beta_tilde if variance == "beta_tilde" else beta', 'var = beta if variance == "beta_tilde" else beta_tilde', 'the two DDPM variances swapped', (NB05, NB05S)),
+    Mutant('ddpm_mean_no_sqrt_alpha', "samplers.py", '\n        mu_tilde = math.sqrt(ab_s) * beta / (1 - ab_t) * x0_hat + math.sqrt(1 - beta) * (1 - ab_s)', '\n        mu_tilde = math.sqrt(ab_s) * beta / (1 - ab_t) * x0_hat + (1 - beta) * (1 - ab_s)', "posterior mean's x_t coefficient without the square root of alpha_t", (NB05, NB05S)),
+    Mutant('ddpm_mean_x0_coef_ab_t', "samplers.py", '\n        mu_tilde = math.sqrt(ab_s) * beta', '\n        mu_tilde = math.sqrt(ab_t) * beta', "posterior mean's x_0 coefficient with alpha_bar_t for alpha_bar_{t-1}", (NB05, NB05S)),
+    Mutant('ddpm_noise_at_last_step', "samplers.py", 'x = mu_tilde + math.sqrt(var) * _randn(x.shape, generator, x) if s > 0 else mu_tilde', 'x = mu_tilde + math.sqrt(var) * _randn(x.shape, generator, x)', 'noise added at the last step too (DDPM Algorithm 2 sets z = 0 at t = 1): wrong only for variance beta', (NB05, NB05S)),
+    Mutant('ddim_sigma_eta_squared', "samplers.py", 'sigma_t = eta * math.sqrt(', 'sigma_t = eta**2 * math.sqrt(', 'DDIM sigma_t with eta squared: wrong only for 0 < eta < 1', (NB05, NB05S)),
+    Mutant('ddim_sigma_sqrt_beta', "samplers.py", 'sigma_t = eta * math.sqrt((1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s))', 'sigma_t = eta * math.sqrt(1 - ab_t / ab_s)', 'DDIM sigma_t as eta sqrt(beta) (the DDPM variance beta, not beta_tilde): wrong only for eta > 0', (NB05, NB05S)),
+    Mutant('ddim_direction_sigma_not_squared', "samplers.py", 'math.sqrt(max(1 - ab_s - sigma_t**2, 0.0))', 'math.sqrt(max(1 - ab_s - sigma_t, 0.0))', 'direction term sqrt(1 - alpha_bar_s - sigma_t): wrong only for eta > 0', (NB05, NB05S)),
+    Mutant('ddim_direction_no_sqrt', "samplers.py", 'math.sqrt(max(1 - ab_s - sigma_t**2, 0.0)) * eps_hat', 'max(1 - ab_s - sigma_t**2, 0.0) * eps_hat', "DDIM's direction pointing to x_t without the square root", (NB05, NB05S)),
+    Mutant('ddim_x0_coef_no_sqrt', "samplers.py", 'x = math.sqrt(ab_s) * x0_hat + math.sqrt(max(', 'x = ab_s * x0_hat + math.sqrt(max(', "DDIM's predicted-x_0 term scaled by alpha_bar_s, not its square root", (NB05, NB05S)),
+    Mutant('dpm_r_inverted', "samplers.py", 'r = h_prev / h  # r_i', 'r = h / h_prev  # r_i', 'DPM-Solver++ step ratio inverted', (NB05, NB05S)),
+    Mutant('dpm_D_sign', "samplers.py", '- 1 / (2 * r) * x0_prev  # D_i', '+ 1 / (2 * r) * x0_prev  # D_i', 'DPM-Solver++ extrapolation with the wrong sign', (NB05, NB05S)),
+    Mutant('dpm_D_full_step', "samplers.py", 'D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_prev', 'D = (1 + 1 / r) * x0_hat - 1 / r * x0_prev', 'DPM-Solver++ D_i with 1 / r for 1 / (2 r)', (NB05, NB05S)),
+    Mutant('dpm_no_lower_order_final', "samplers.py", 'if x0_prev is None or s == pairs[-1][0]:', 'if x0_prev is None:', 'second order also on the last step into t_{N-1} (no lower_order_final)', (NB05, NB05S)),
+    Mutant('dpm_lambda_full_log_snr', "samplers.py", 'lam = torch.log(alpha) - torch.log(sigma)  # lambda_t', 'lam = torch.log(schedule.snr)  # lambda_t', 'lambda = log SNR instead of log(alpha / sigma) = log SNR / 2', (NB05, NB05S)),
+    Mutant('dpm_expm1_sign', "samplers.py", 'math.expm1(-h) * D', 'math.expm1(h) * D', 'DPM-Solver++ update with e^{h} - 1 for e^{-h} - 1', (NB05, NB05S)),
+    Mutant('dpm_sigma_ratio_inverted', "samplers.py", '(sigma[s] / sigma[t]).item() * x', '(sigma[t] / sigma[s]).item() * x', 'DPM-Solver++ update with sigma_t / sigma_s', (NB05, NB05S)),
+    Mutant('repaint_jump_beta_tilde', "samplers.py", 'x = math.sqrt(1 - beta) * x_s + math.sqrt(beta) * _randn', 'x = math.sqrt(1 - beta) * x_s + math.sqrt(beta_tilde) * _randn', "RePaint's jump back with the posterior variance, not q(x_t | x_s)", (NB05, NB05S)),
+    Mutant('repaint_jump_unscaled', "samplers.py", 'x = math.sqrt(1 - beta) * x_s + math.sqrt(beta) * _randn', 'x = x_s + math.sqrt(beta) * _randn', "RePaint's jump back without scaling x_s by sqrt(alpha_t)", (NB05, NB05S)),
+    Mutant('replace_known_clean_at_every_level', "samplers.py", 'known_s = q_sample(known_s, s_batch, _randn(x_s.shape, generator, x_s), schedule)', 'known_s = known_s', 'inpainting writes the clean known audio at every noise level', (NB05, NB05S)),
+    Mutant('replace_known_mask_inverted', "samplers.py", 'return m * known_s + (1 - m) * x_s', 'return (1 - m) * known_s + m * x_s', 'inpainting mask inverted', (NB05, NB05S)),
+    Mutant('clip_keeps_unclipped_eps', "samplers.py", 'eps_hat = x0_to_eps(x_t, t_batch, x0_hat, schedule)  # DDIM Eq. (9) solved for eps', 'pass', 'clipping x0_hat but keeping the unclipped eps_hat (the pair no longer matches x_t)', (NB05, NB05S)),
+    Mutant('sdedit_full_noise_on_noisy_input', "samplers.py", 'math.sqrt(max(1 - ab - ab * noise_std**2, 0.0)) * z', 'math.sqrt(1 - ab) * z', 'SDEdit on a noisy recording adds the full sigma_t noise, ignoring what it holds', (NB05, NB05S)),
+    Mutant('timesteps_allow_repeats', "samplers.py", 'any(a <= b for a, b in zip(ts, ts[1:], strict=False))', 'any(a < b for a, b in zip(ts, ts[1:], strict=False))', 'a repeated step accepted (zero-length steps)', (NB05, NB05S)),
 ]
 # fmt: on
 
