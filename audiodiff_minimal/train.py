@@ -571,11 +571,14 @@ def train_classifier(
     resume: bool = False,
     save_every: int = 250,
     progress: bool = True,
+    label_smoothing: float = 0.1,
 ) -> NoteClassifier:
     """Train the evaluation network (``models.classifier``) with :func:`train`: cross-entropy on fresh toy notes
     with noise and gain augmentation (``classifier.augment``), labels ``note_label(pitch, timbre)``.
 
-    AdamW without weight decay, 100 warm-up steps, cosine decay to lr / 10, grad clip 1, no EMA. Saves a
+    AdamW without weight decay, 100 warm-up steps, cosine decay to lr / 10, grad clip 1, no EMA. Label smoothing
+    (Szegedy et al. 2016) keeps p(y | x) away from exact 0 and 1, so the scores built on it (modified IS, AM) stay
+    finite and the features keep a moderate scale. Saves a
     checkpoint of kind "classifier" into ``out`` every ``save_every`` steps and at the end, with the
     optimizer and generator states, so ``resume=True`` continues exactly. Returns the network in eval mode.
     """
@@ -583,7 +586,8 @@ def train_classifier(
     record = read_record(out) if (out / "config.json").is_file() else None
     if record is not None and not resume:
         raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True or choose another out")
-    recipe = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "warmup": 100, "augment": "classifier.augment"}
+    recipe = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "warmup": 100, "augment": "classifier.augment",
+              "label_smoothing": label_smoothing}  # fmt: skip
     if record is not None and (record.kind != "classifier" or record.model != asdict(config)):
         raise ValueError(f"checkpoint {out} holds {record.kind} {record.model}, not the classifier {asdict(config)}")
     torch.manual_seed(seed)
@@ -599,7 +603,7 @@ def train_classifier(
         return augment(x, g["noise"]), note_label(pitch, timbre)
 
     def loss(net, b):
-        return torch.nn.functional.cross_entropy(net(b[0]), b[1])
+        return torch.nn.functional.cross_entropy(net(b[0]), b[1], label_smoothing=label_smoothing)
 
     def save(s):
         rec = Record("classifier", s.step, config.sr, LENGTH, asdict(config), recipe, wall_time_s=s.wall_time_s)

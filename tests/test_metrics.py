@@ -160,6 +160,16 @@ def test_bootstrap_two_sets_and_paired():
         bootstrap_ci(lambda u, v: 0.0, a, b, paired=True)
 
 
+def test_bias_corrected_interval_keeps_a_set_statistic_inside():
+    """IS of 3 confident clips of each of 32 classes is exactly 32; every resample has uneven counts, so every
+    replicate is below 32 and the plain percentile interval misses the estimate; the shifted one holds it."""
+    probs = np.eye(32)[np.arange(96) % 32]
+    plain = bootstrap_ci(inception_score, probs, n_boot=200)
+    shifted = bootstrap_ci(inception_score, probs, n_boot=200, bias_correct=True)
+    assert plain.value == pytest.approx(32) and plain.hi < 32
+    assert shifted.lo < 32 < shifted.hi and shifted.hi - shifted.lo == pytest.approx(plain.hi - plain.lo)
+
+
 def tone(f_start: float, f_end: float, length: int = 4096, sr: int = SR) -> np.ndarray:
     """A sine whose frequency moves exponentially (linearly in cents) from f_start to f_end."""
     t = np.arange(length) / sr
