@@ -112,7 +112,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # as the notebook's quick mode; the numbers do not depend on it
     t0 = time.process_time()
-    result = {"command": "python benchmarks/likelihood_bits.py " + " ".join(argv or [])}
+    result = {"command": " ".join(["python benchmarks/likelihood_bits.py", *(argv or [])])}
     result["full"] = measure(args.n, args.seeds, ESTIMATOR)
     print(markdown(result["full"]))
     if args.quick_n:
