@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .checkpoint import Record
-from .data import SCALE_NAMES
+from .data import SCALE_NAMES, TIMBRE_NAMES
 from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
 from .guidance import guided_model
 from .metrics import classifier_measures, frame_pitch, pitch_measures
@@ -154,12 +154,12 @@ def quality_measures(x, reference, classifier, n_boot: int = 200, seed: int = 0)
     classifier's timbre (p(timbre | x) = sum over pitch of p(y | x)). Values are ``metrics.Interval``."""
     feats, probs = classifier_outputs(classifier, x)
     ref_feats, ref_probs = classifier_outputs(classifier, reference)
-    timbre = probs.reshape(len(probs), -1, 4).sum(1).argmax(1)  # (B,): classes are pitch * 4 + timbre
+    timbre = probs.reshape(len(probs), -1, len(TIMBRE_NAMES)).sum(1).argmax(1)  # (B,): class = pitch * 4 + timbre
     f0, voiced = frame_pitch(x)
     return {
         "n": len(feats),
         **classifier_measures(feats, probs, ref_feats, ref_probs, n_boot, seed),
-        **pitch_measures(f0, voiced, timbre, n_boot=n_boot, seed=seed),
+        **pitch_measures(f0, voiced, timbre, len(TIMBRE_NAMES), n_boot, seed),
     }
 
 

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.spatial
 
 from .data import SCALE_MIDI, SR, midi_to_hz
 from .evaluate import cents_to_scale, frechet_distance
@@ -127,9 +128,9 @@ def manifold_membership(reference, query, k: int = 3) -> np.ndarray:
     nearest other reference row. reference (n, D), query (m, D) -> (m,) bool.
     """
     ref, q = np.asarray(reference, dtype=np.float64), np.asarray(query, dtype=np.float64)
-    d_ref = np.sqrt(np.maximum(((ref[:, None] - ref[None]) ** 2).sum(-1), 0))  # (n, n)
+    d_ref = scipy.spatial.distance.cdist(ref, ref)  # (n, n) Euclidean
     radius = np.sort(d_ref, axis=1)[:, k]  # column 0 is the row itself
-    d_q = np.sqrt(np.maximum(((q[:, None] - ref[None]) ** 2).sum(-1), 0))  # (m, n)
+    d_q = scipy.spatial.distance.cdist(q, ref)  # (m, n)
     return (d_q <= radius[None]).any(axis=1)
 
 
