@@ -13,10 +13,12 @@ import torch
 
 from .checkpoint import Record
 from .data import SCALE_NAMES, TIMBRE_NAMES
+from .data import SR as SR_NOTES
 from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
 from .guidance import guided_model
 from .metrics import classifier_measures, frame_pitch, pitch_measures
-from .samplers import sample
+from .samplers import inpaint, sample
+from .utils import to_numpy
 
 SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)"}
 
@@ -177,3 +179,90 @@ def quality_bounds(reference, classifier, n: int | None = None, seed: int = 1234
         "real_vs_real": quality_measures(real, reference, classifier, n_boot, seed),
         "noise_vs_real": quality_measures(noise, reference, classifier, n_boot, seed),
     }
+
+
+# --------------------------------------------------------------------------- a melody (chapter 06)
+
+
+def melody(
+    model, record: Record, labels, scale: float = 3.0, overlap: int = 512, sampler: str = "ddpm", steps: int = 50,
+    n: int = 1, seed: int = 0, progress: bool = False,
+) -> torch.Tensor:  # fmt: skip
+    """A tune of N notes ``labels``, each continued from the end of the previous one by inpainting.
+
+    Note 0 is an ordinary guided sample. Note i > 0 is a clip of L samples whose first ``overlap`` samples are
+    known, the last ``overlap`` samples of note i - 1, and whose rest is generated with the label of note i
+    (``samplers.inpaint``: the ``replace_known`` hook, classifier-free guidance of scale ``scale``), so the
+    waveform runs on across the join. Each note owns H = L - overlap samples of the tune.
+
+    Args:
+        model, record: a class-conditional checkpoint (``registry.load_model``).  labels: N class labels.
+        n: tunes drawn in parallel, each from its own noise.
+    Returns:
+        clips (N, n, 1, L) on the CPU; :func:`concatenate_notes` turns them into the tune.
+    """
+    device, L = next(model.parameters()).device, record.length
+    schedule, g = record.make_schedule(), torch.Generator().manual_seed(seed)
+    clips = [generate(model, record, sampler, steps, n, seed, labels=int(labels[0]), scale=scale, progress=progress)]
+    mask = torch.zeros(1, 1, L, device=device)
+    mask[..., :overlap] = 1  # keep the start: the previous note's tail
+    for label in labels[1:]:
+        known = torch.zeros(n, 1, L, device=device)
+        known[..., :overlap] = clips[-1][..., -overlap:].to(device)
+        net = guided_model(model, int(label), scale)
+        x = inpaint(net, schedule, known, mask, sampler, steps, prediction=record.prediction, clip_x0=True,
+                    generator=g, progress=progress)  # fmt: skip
+        clips.append(x.cpu())
+    return torch.stack(clips)
+
+
+def concatenate_notes(clips: torch.Tensor, overlap: int) -> torch.Tensor:
+    """The tune from clips (N, B, 1, L): the first H = L - overlap samples of each note, the last one whole.
+
+    For :func:`melody`'s clips this is seamless (note i's first ``overlap`` samples are note i - 1's last);
+    for independent notes it is plain concatenation, each note cut where the next begins.
+    Returns (B, 1, N H + overlap).
+    """
+    H = clips.shape[-1] - overlap
+    return torch.cat([*(c[..., :H] for c in clips[:-1]), clips[-1]], dim=-1)
+
+
+def join_click_db(x, n_notes: int, overlap: int, length: int, sr: int = SR_NOTES, cutoff: float = 3000.0,
+                  half_window: int = 16) -> np.ndarray:  # fmt: skip
+    """Click energy at each join of tunes x (B, 1, N H + overlap) laid out by :func:`concatenate_notes`, in dB.
+
+    High-pass (4th-order Butterworth at ``cutoff``, zero phase) energy in a window of 2 ``half_window`` + 1
+    samples; per join i = 1..N-1 its maximum over the join region [i H - w, i H + overlap + w] (the cut of a
+    concatenation and the seam of an inpainted note both lie there), over the median of the same energy
+    inside the notes (the middle half of each note's own region). Returns (B, N - 1); 0 dB = as inside a note.
+    """
+    import scipy.ndimage
+    import scipy.signal
+
+    H, w = length - overlap, half_window
+    sos = scipy.signal.butter(4, cutoff, "highpass", fs=sr, output="sos")
+    hp = scipy.signal.sosfiltfilt(sos, to_numpy(x).reshape(len(x), -1), axis=-1)  # (B, samples)
+    e = scipy.ndimage.uniform_filter1d(hp**2, 2 * w + 1, axis=-1)  # windowed energy
+    m = (H - overlap) // 4  # the middle half of each note's own region, away from the joins
+    middles = [e[:, i * H + overlap + m : (i + 1) * H - m] for i in range(n_notes)]
+    inside = np.median(np.concatenate(middles, -1), -1)
+    joins = np.stack([e[:, i * H - w : i * H + overlap + w + 1].max(-1) for i in range(1, n_notes)], -1)
+    return 10 * np.log10(joins / inside[:, None])
+
+
+def note_pitch_correct(x, notes, n_notes: int, overlap: int, length: int, sr: int = SR_NOTES):
+    """Per note of tunes x (B, 1, N H + overlap): is the median pYIN pitch (``metrics.frame_pitch``) of the note's
+    own region [i H + overlap, (i + 1) H) the requested scale note ``notes[i]`` (0..7) within 50 cents?
+
+    Returns correct (B, N) bool and the frame-wise f0 (B, frames) in Hz (NaN unvoiced) for a piano roll.
+    """
+    f0, voiced = frame_pitch(x, sr)
+    f0 = np.where(voiced, f0, np.nan)
+    H, centres = length - overlap, np.arange(f0.shape[1]) * 128  # frame j is centred on sample 128 j
+    correct = np.zeros((len(f0), n_notes), dtype=bool)
+    for i in range(n_notes):
+        own = (centres >= i * H + overlap) & (centres < (i + 1) * H)
+        med = np.array([np.nanmedian(row[own]) if np.isfinite(row[own]).any() else 1.0 for row in f0])
+        cents, note = cents_to_scale(med)
+        correct[:, i] = (np.abs(cents) <= 50) & (note == notes[i])
+    return correct, f0

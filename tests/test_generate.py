@@ -68,3 +68,35 @@ def test_sample_asks_a_conditional_checkpoint_for_a_note(tmp_path):
     assert main([*common, "--pitch", "A4", "--timbre", "sine", "--scale", "1", "--out", str(tmp_path / "b")]) == 0
     a, b = (soundfile.read(tmp_path / name / "sample_000.wav")[0] for name in ("a", "b"))
     assert a.shape == (512,) and not np.array_equal(a, b)  # the guidance scale changes the sample
+
+
+def test_melody_layout_clicks_and_pitch():
+    """concatenate_notes keeps a consistent overlap seamless; join_click_db hears a cut sine, not a continuous one;
+    note_pitch_correct names each note of a tune of toy notes."""
+    import torch
+
+    from audiodiff_minimal.data import toy_note
+    from audiodiff_minimal.generate import concatenate_notes, join_click_db, note_pitch_correct
+
+    L, K, N, sr = 1024, 256, 4, 8000
+    H = L - K
+    t = torch.arange(N * H + K, dtype=torch.float64) / sr
+    floor = 1e-3 * torch.randn(t.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    tone = 0.5 * torch.sin(2 * torch.pi * 440 * t) + floor  # one continuous sine, cut into overlapping clips
+    clips = torch.stack([tone[i * H : i * H + L] for i in range(N)]).reshape(N, 1, 1, L)
+    assert torch.equal(concatenate_notes(clips, K)[0, 0], tone)
+    cut = clips.clone()
+    for i in range(1, N):  # each note restarts the sine at the join with a jump of about 0.5
+        start = torch.asin(clips[i - 1, 0, 0, H - 1] / 0.5) + torch.pi / 3
+        cut[i, ..., :H] = 0.5 * torch.sin(2 * torch.pi * 440 * t[:H] + start) + floor[:H]
+    smooth = join_click_db(concatenate_notes(clips, K), N, K, L, sr)
+    clicky = join_click_db(concatenate_notes(cut, K), N, K, L, sr)
+    assert smooth.shape == (1, N - 1) and np.abs(smooth).max() < 6, smooth
+    assert clicky.min() > 10, clicky
+    notes = [0, 4, 7, 5]  # C4 G4 C5 A4
+    g = torch.Generator().manual_seed(0)
+    tune = torch.stack([toy_note(p, 0, 4096, sr, g) for p in notes]).unsqueeze(1)  # (N, 1, 1, 4096)
+    correct, f0 = note_pitch_correct(concatenate_notes(tune, 512), notes, N, 512, 4096, sr)
+    assert correct.all(), correct
+    wrong, _ = note_pitch_correct(concatenate_notes(tune, 512), [0, 4, 7, 4], N, 512, 4096, sr)
+    assert wrong.tolist() == [[True, True, True, False]]
