@@ -186,7 +186,7 @@ def quality_bounds(reference, classifier, n: int | None = None, seed: int = 1234
 
 def melody(
     model, record: Record, labels, scale: float = 3.0, overlap: int = 512, sampler: str = "ddpm", steps: int = 50,
-    n: int = 1, seed: int = 0, progress: bool = False,
+    n: int = 1, seed: int = 0, resample: int = 1, progress: bool = False,
 ) -> torch.Tensor:  # fmt: skip
     """A tune of N notes ``labels``, each continued from the end of the previous one by inpainting.
 
@@ -197,7 +197,8 @@ def melody(
 
     Args:
         model, record: a class-conditional checkpoint (``registry.load_model``).  labels: N class labels.
-        n: tunes drawn in parallel, each from its own noise.
+        n: tunes drawn in parallel, each from its own noise.  resample: RePaint's U (``samplers.repaint_sample``,
+            DDPM only); 1 is plain replacement.
     Returns:
         clips (N, n, 1, L) on the CPU; :func:`concatenate_notes` turns them into the tune.
     """
@@ -210,8 +211,8 @@ def melody(
         known = torch.zeros(n, 1, L, device=device)
         known[..., :overlap] = clips[-1][..., -overlap:].to(device)
         net = guided_model(model, int(label), scale)
-        x = inpaint(net, schedule, known, mask, sampler, steps, prediction=record.prediction, clip_x0=True,
-                    generator=g, progress=progress)  # fmt: skip
+        x = inpaint(net, schedule, known, mask, sampler, steps, resample=resample, prediction=record.prediction,
+                    clip_x0=True, generator=g, progress=progress)  # fmt: skip
         clips.append(x.cpu())
     return torch.stack(clips)
 

@@ -100,3 +100,7 @@ def test_melody_layout_clicks_and_pitch():
     assert correct.all(), correct
     wrong, _ = note_pitch_correct(concatenate_notes(tune, 512), [0, 4, 7, 4], N, 512, 4096, sr)
     assert wrong.tolist() == [[True, True, True, False]]
+    sharp = 440 * 2 ** (70 / 1200)  # A4 70 cents sharp: nearest scale note A4, but out of tune
+    tune[3, 0, 0] = 0.5 * torch.sin(2 * torch.pi * sharp * torch.arange(4096) / sr)
+    detuned, _ = note_pitch_correct(concatenate_notes(tune, 512), notes, N, 512, 4096, sr)
+    assert detuned.tolist() == [[True, True, True, False]]
