@@ -219,6 +219,13 @@ MUTANTS = [
     Mutant('clip_keeps_unclipped_eps', "samplers.py", 'eps_hat = x0_to_eps(x_t, t_batch, x0_hat, schedule)  # DDIM Eq. (9) solved for eps', 'pass', 'clipping x0_hat but keeping the unclipped eps_hat (the pair no longer matches x_t)', (NB05, NB05S)),
     Mutant('sdedit_full_noise_on_noisy_input', "samplers.py", 'math.sqrt(max(1 - ab - ab * noise_std**2, 0.0)) * z', 'math.sqrt(1 - ab) * z', 'SDEdit on a noisy recording adds the full sigma_t noise, ignoring what it holds', (NB05, NB05S)),
     Mutant('timesteps_allow_repeats', "samplers.py", 'any(a <= b for a, b in zip(ts, ts[1:], strict=False))', 'any(a < b for a, b in zip(ts, ts[1:], strict=False))', 'a repeated step accepted (zero-length steps)', (NB05, NB05S)),
+    # ---------------------------------------------------------------- chapter 06: guidance and the melody (issue 12)
+    Mutant("cfg_capped_at_conditional", "guidance.py", "return uncond + scale * (cond - uncond)", "return uncond + min(scale, 1.0) * (cond - uncond)", "guidance that stops at the plain conditional model (s > 1 acts as s = 1): passed the old accuracy(s=3) - accuracy(s=0) check", (NB06,)),
+    Mutant("melody_known_from_note_start", "generate.py", "known[..., :overlap] = clips[-1][..., -overlap:].to(device)", "known[..., :overlap] = clips[-1][..., :overlap].to(device)", "melody continues from the previous note's start, not its tail", (NB06,), tests=("test_generate.py",)),
+    Mutant("join_click_amplitude_db", "generate.py", "return 10 * np.log10(joins / inside[:, None])", "return 20 * np.log10(joins / inside[:, None])", "click energy ratio in dB with 20 log10 (an amplitude rule on energies)", tests=("test_generate.py",)),
+    Mutant("note_pitch_ignores_cents", "generate.py", "correct[:, i] = (np.abs(cents) <= 50) & (note == notes[i])", "correct[:, i] = note == notes[i]", "per-note pitch right when the nearest scale note matches, however far out of tune", tests=("test_generate.py",)),
+    Mutant("note_pitch_frame_hop", "generate.py", "centres = length - overlap, np.arange(f0.shape[1]) * 128", "centres = length - overlap, np.arange(f0.shape[1]) * 256", "pYIN frames placed with the frame hop doubled: notes read from the wrong region", tests=("test_generate.py",)),
+    Mutant("concatenate_note_tails", "generate.py", "return torch.cat([*(c[..., :H] for c in clips[:-1]), clips[-1]], dim=-1)", "return torch.cat([*(c[..., -H:] for c in clips[:-1]), clips[-1]], dim=-1)", "each note's last H samples kept instead of its first: the overlap is dropped twice", tests=("test_generate.py",)),
 ]
 # fmt: on
 
