@@ -104,3 +104,18 @@ def test_melody_layout_clicks_and_pitch():
     tune[3, 0, 0] = 0.5 * torch.sin(2 * torch.pi * sharp * torch.arange(4096) / sr)
     detuned, _ = note_pitch_correct(concatenate_notes(tune, 512), notes, N, 512, 4096, sr)
     assert detuned.tolist() == [[True, True, True, False]]
+
+
+def test_melody_continues_each_note_from_the_previous_tail(tmp_path):
+    """Each note of generate.melody starts with the last `overlap` samples of the note before it (Eq. 6 of ch. 06)."""
+    from audiodiff_minimal.generate import melody
+
+    out = tmp_path / "cond"
+    config = replace(TRAIN_PRESETS["quick_cond"], steps=2, save_every=2, length=512, batch_size=2)
+    train_unet(UNET_PRESETS["quick_cond"], config, "toy", out=out, device="cpu", progress=False)
+    model, record = load_model(out, device="cpu")
+    clips = melody(model, record, [0, 16, 20], scale=2.0, overlap=64, sampler="ddpm", steps=3, n=2)
+    assert clips.shape == (3, 2, 1, 512)
+    for i in (1, 2):
+        assert np.array_equal(clips[i, ..., :64].numpy(), clips[i - 1, ..., -64:].numpy())
+        assert not np.array_equal(clips[i, ..., 64:128].numpy(), clips[i - 1, ..., -64:].numpy())
