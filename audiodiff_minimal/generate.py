@@ -267,3 +267,23 @@ def note_pitch_correct(x, notes, n_notes: int, overlap: int, length: int, sr: in
         cents, note = cents_to_scale(med)
         correct[:, i] = (np.abs(cents) <= 50) & (note == notes[i])
     return correct, f0
+
+
+def join_drop_db(x, n_notes: int, overlap: int, length: int, window: int = 80, half_window: int = 16) -> np.ndarray:
+    """The cut at each join of tunes x (B, 1, N H + overlap) laid out by :func:`concatenate_notes`, in dB.
+
+    The largest fall of the level (mean square over ``window`` samples, 10 ms at 8 kHz) from the window before a
+    position to the window after it, over the positions of the join region [i H - w, i H + overlap + w]: a note
+    cut off while it still rings falls by tens of dB at once; a continued note decays by a fraction of a dB per
+    10 ms, and a new note's attack is a rise, not a fall. Returns (B, N - 1), >= 0.
+    """
+    H, w = length - overlap, half_window
+    x2 = to_numpy(x).reshape(len(x), -1).astype(np.float64) ** 2
+    cum = np.cumsum(np.pad(x2, ((0, 0), (1, 0))), axis=-1)
+    level = (cum[:, window:] - cum[:, :-window]) / window  # level[:, j] = mean of x[j : j + window]^2
+    drops = []
+    for i in range(1, n_notes):
+        j = np.arange(i * H - w, i * H + overlap + w + 1)
+        step = 10 * np.log10((level[:, j] + 1e-12) / (level[:, j - window] + 1e-12))  # after over before
+        drops.append(-step.min(-1))
+    return np.stack(drops, -1)

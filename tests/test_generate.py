@@ -76,7 +76,7 @@ def test_melody_layout_clicks_and_pitch():
     import torch
 
     from audiodiff_minimal.data import toy_note
-    from audiodiff_minimal.generate import concatenate_notes, join_click_db, note_pitch_correct
+    from audiodiff_minimal.generate import concatenate_notes, join_click_db, join_drop_db, note_pitch_correct
 
     L, K, N, sr = 1024, 256, 4, 8000
     H = L - K
@@ -93,6 +93,11 @@ def test_melody_layout_clicks_and_pitch():
     clicky = join_click_db(concatenate_notes(cut, K), N, K, L, sr)
     assert smooth.shape == (1, N - 1) and np.abs(smooth).max() < 6, smooth
     assert clicky.min() > 10, clicky
+    assert join_drop_db(concatenate_notes(clips, K), N, K, L).max() < 1  # a continuous sine never falls
+    silent = clips.clone()
+    silent[1:, ..., :160] = floor[:160]  # each next note starts with 20 ms of silence: the sine is cut off
+    drop = join_drop_db(concatenate_notes(silent, K), N, K, L)
+    assert drop.min() > 40, drop  # 0.5 sine (power 0.125) to a 1e-3 floor: 51 dB
     notes = [0, 4, 7, 5]  # C4 G4 C5 A4
     g = torch.Generator().manual_seed(0)
     tune = torch.stack([toy_note(p, 0, 4096, sr, g) for p in notes]).unsqueeze(1)  # (N, 1, 1, 4096)
