@@ -226,6 +226,7 @@ MUTANTS = [
     Mutant("note_pitch_ignores_cents", "generate.py", "correct[:, i] = (np.abs(cents) <= 50) & (note == notes[i])", "correct[:, i] = note == notes[i]", "per-note pitch right when the nearest scale note matches, however far out of tune", tests=("test_generate.py",)),
     Mutant("note_pitch_frame_hop", "generate.py", "centres = length - overlap, np.arange(f0.shape[1]) * 128", "centres = length - overlap, np.arange(f0.shape[1]) * 256", "pYIN frames placed with the frame hop doubled: notes read from the wrong region", tests=("test_generate.py",)),
     Mutant("concatenate_note_tails", "generate.py", "return torch.cat([*(c[..., :H] for c in clips[:-1]), clips[-1]], dim=-1)", "return torch.cat([*(c[..., -H:] for c in clips[:-1]), clips[-1]], dim=-1)", "each note's last H samples kept instead of its first: the overlap is dropped twice", tests=("test_generate.py",)),
+    Mutant("join_drop_adjacent_windows", "generate.py", "(level[:, j] + 1e-12) / (level[:, j - window] + 1e-12)", "(level[:, j] + 1e-12) / (level[:, j - 1] + 1e-12)", "level fall compared with the window one sample earlier (overlapping windows), not the window before", tests=("test_generate.py",)),
 ]
 # fmt: on
 
