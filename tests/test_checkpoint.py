@@ -152,7 +152,8 @@ def test_shipped_checkpoints_load_bit_identically(name):
     state = model.state_dict()
     assert state.keys() == on_disk.keys()
     assert all(torch.equal(state[k], on_disk[k]) for k in state)
-    assert r.kind == ("wavenet" if "wavenet" in name else "unet")
+    expected_kind = next((k for k in ("wavenet", "classifier") if k in name), "unet")
+    assert r.kind == expected_kind
     assert r.step > 0 and r.sr == 8000
     if r.kind == "unet":
         assert r.make_schedule().T == r.train["T"] and r.prediction == r.train["prediction"]
