@@ -16,6 +16,12 @@ os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures ins
 os.environ.setdefault("PYTHONHASHSEED", "0")
 # OpenMP threads that spin while waiting slow torch down badly when other processes share the cores.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# pytest-xdist runs one worker per core (pyproject.toml): give each worker, and the kernels it starts, its
+# share of the cores rather than letting every worker's torch use all of them.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    os.environ.setdefault("MKL_NUM_THREADS", str(_share))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,7 +6,7 @@ constant, a formula wrong only for T != 1000, only for v-prediction, only for a 
 For each mutant the benchmark
 
 1. copies the package, the tests, the notebooks and the pytest configuration to a temporary folder
-   (``data/checkpoints`` is linked, not copied) and applies the mutant there;
+   (``data/checkpoints`` and ``data/results`` are linked, not copied) and applies the mutant there;
 2. runs the unit tests that cover the mutated module with that copy first on ``PYTHONPATH``, so the copy
    shadows the editable install; a pytest plugin records which ``audiodiff_minimal`` modules were
    imported, and the run is refused unless all of them come from the copy;
@@ -294,8 +294,9 @@ def make_copy(tmp: Path, notebooks: tuple[str, ...]) -> None:
     for name in ("conftest.py", "pyproject.toml"):
         shutil.copy2(REPO / name, tmp / name)
     (tmp / "data").mkdir()
-    if (REPO / "data" / "checkpoints").exists():
-        (tmp / "data" / "checkpoints").symlink_to(REPO / "data" / "checkpoints")
+    for shipped in ("checkpoints", "results"):  # shipped weights and tables (chapter 05 loads its sweep)
+        if (REPO / "data" / shipped).exists():
+            (tmp / "data" / shipped).symlink_to(REPO / "data" / shipped)
     (tmp / "notebooks").mkdir()
     for nb in notebooks:
         src = REPO / "notebooks" / f"{nb}.ipynb"
@@ -313,7 +314,7 @@ def make_copy(tmp: Path, notebooks: tuple[str, ...]) -> None:
 
 def run_pytest(args: list[str], tmp: Path, env: dict, timeout: float) -> tuple[int, str]:
     """Run pytest in ``tmp`` in its own process group (killed whole on timeout); (returncode, output)."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_mutation_probe", *args]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-p", "_mutation_probe", *args]
     proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
     try:
