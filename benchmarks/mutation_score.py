@@ -497,7 +497,23 @@ def subtract_baseline(r: Result, base: Result | None) -> None:
         r.nb_failed[nb] = [c for c in cells if c[0] not in bad]
 
 
+def print_summary(results: list[Result]) -> None:
+    """The README's table: per package file, how many mutants, and how many each kind of check kills."""
+    print("| file | mutants | killed by unit tests | taught in a notebook | killed by that notebook's checks |")
+    print("|---|---|---|---|---|")
+    files = dict.fromkeys(r.mutant.file for r in results)
+    for f in files:
+        rs = [r for r in results if r.mutant.file == f]
+        taught = [r for r in rs if r.mutant.notebooks]
+        unit = sum(bool(r.unit_failed) and not r.errors for r in rs)
+        nb = sum(bool(r.nb_failed) and all(nb_killed(c) for c in r.nb_failed.values()) for r in taught)
+        print(f"| {f} | {len(rs)} | {unit} | {len(taught)} | {nb} |")
+    print()
+
+
 def print_table(results: list[Result], markdown: bool) -> None:
+    if markdown:
+        print_summary(results)
     rows = []
     for r in results:
         m = r.mutant
