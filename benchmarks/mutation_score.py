@@ -557,7 +557,12 @@ def main(argv=None) -> int:
     p.add_argument("--markdown", action="store_true", help="print the README table")
     p.add_argument("--json", metavar="PATH", help="write the raw results here")
     p.add_argument("--keep", action="store_true", help="keep the temporary copies (for debugging)")
+    p.add_argument("--from-json", nargs="+", metavar="PATH",
+                   help="run nothing: print the table of earlier --json runs (a later file's row replaces an "
+                        "earlier one of the same mutant), in MUTANTS order; mutants in no file are listed as not run")  # fmt: skip
     args = p.parse_args(argv)
+    if args.from_json:
+        return print_saved(args.from_json, args.markdown)
 
     names = [m.name for m in MUTANTS]
     dupes = {n for n in names if names.count(n) > 1}
@@ -617,6 +622,25 @@ def main(argv=None) -> int:
             "notebook_failed": r.nb_failed, "errors": r.errors, "verdict": verdict(r), "seconds": r.seconds}
             for r in ordered], indent=1))  # fmt: skip
     return 0 if all(verdict(r).startswith("killed") for r in ordered) else 1
+
+
+def print_saved(paths: list[str], markdown: bool) -> int:
+    """The table of earlier runs (``--json``), merged by mutant name; mutants not in any file are reported."""
+    saved = {}
+    for path in paths:
+        for row in json.loads(Path(path).read_text()):
+            saved[row["name"]] = row
+    by_name = {m.name: m for m in MUTANTS}
+    results, missing = [], [m.name for m in MUTANTS if m.name not in saved]
+    for m in MUTANTS:
+        row = saved.get(m.name)
+        if row is not None:
+            cells = {nb: [tuple(c) for c in v] for nb, v in row["notebook_failed"].items()}
+            results.append(Result(by_name[m.name], row["unit_failed"], 0, cells, row["errors"], row["seconds"]))
+    print_table(results, markdown)
+    if missing:
+        print(f"not run in these files: {', '.join(missing)}")
+    return 0 if not missing and all(verdict(r).startswith("killed") for r in results) else 1
 
 
 def check_applies(mutant: Mutant) -> None:
