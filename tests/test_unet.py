@@ -1,12 +1,15 @@
 """UNet1D: shapes, the divisibility error, the receptive-field trace, determinism (chapter 04)."""
 
-from dataclasses import asdict
+import math
+from dataclasses import asdict, replace
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from audiodiff_minimal.models.unet1d import (
     UNET_PRESETS,
+    ResBlock,
     UNet1D,
     UNetConfig,
     count_params,
@@ -21,13 +24,17 @@ TINY = UNetConfig(base=8, mults=(1, 2, 2), down=(4, 2), groups=4, t_dim=16, head
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
 
-def randomize(model: UNet1D) -> UNet1D:
-    """Fill the zero-initialised output layers too, so that the output depends on everything."""
+def randomize_module(module: torch.nn.Module) -> torch.nn.Module:
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        for p in model.parameters():
+        for p in module.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.2)
-    return model
+    return module
+
+
+def randomize(model: UNet1D) -> UNet1D:
+    """Fill the zero-initialised output layers too, so that the output depends on everything."""
+    return randomize_module(model)
 
 
 @pytest.mark.parametrize(
@@ -88,6 +95,64 @@ def test_time_features_and_conditioning():
     model = randomize(UNet1D(TINY))
     x = torch.randn(1, 1, 64)
     assert not torch.allclose(model(x, torch.tensor([10])), model(x, torch.tensor([900])), atol=1e-4)
+
+
+def test_time_feature_frequencies_follow_eq_4_1():
+    """omega_k = 10000^(-k / K) with K = dim / 2, cosines first (Eq. 4.1): a spacing over dim or K - 1, or sines
+    first, moves these values."""
+    K, t = 4, 100.0
+    omega = [10000.0 ** (-k / K) for k in range(K)]  # 1, 0.1, 0.01, 0.001
+    expected = torch.tensor([math.cos(t * w) for w in omega] + [math.sin(t * w) for w in omega])
+    torch.testing.assert_close(timestep_features(torch.tensor([t]), 2 * K)[0], expected, atol=2e-5, rtol=0)
+
+
+def test_resblock_follows_eq_4_2():
+    """h = W1 * SiLU(GN(x)); h <- GN(h) (1 + s(e)) + b(e); out = S x + W2 * SiLU(h), term by term."""
+    block = randomize_module(ResBlock(4, 8, t_dim=6, kernel=3, groups=2, dropout=0.0))
+    g = torch.Generator().manual_seed(2)
+    x, emb = torch.randn(2, 4, 16, generator=g), torch.randn(2, 6, generator=g)
+    s, b = block.emb(emb)[:, :, None].chunk(2, dim=1)  # (B, 8, 1) each
+    h = block.conv1(F.silu(block.norm1(x)))
+    h = block.norm2(h) * (1 + s) + b
+    torch.testing.assert_close(block(x, emb), block.skip(x) + block.conv2(F.silu(h)), atol=1e-5, rtol=1e-5)
+    with torch.no_grad():  # a zero time map leaves GN(h) as it is (scale 1 + 0), so the output still depends on W1
+        block.emb.weight.zero_()
+        block.emb.bias.zero_()
+    before = block(x, emb)
+    with torch.no_grad():
+        block.conv1.weight.mul_(2)
+    assert not torch.allclose(before, block(x, emb), atol=1e-3)
+
+
+def test_skips_false_feeds_zeros_to_the_decoder():
+    """The ablation of chapter 04's exercise 3: same parameters, and the output changes without the skips."""
+    with_skips = randomize(UNet1D(TINY))
+    without = UNet1D(replace(TINY, skips=False))
+    without.load_state_dict(with_skips.state_dict())
+    x, t = torch.randn(2, 1, 64, generator=torch.Generator().manual_seed(3)), torch.tensor([5, 500])
+    assert count_params(with_skips) == count_params(without)
+    assert not torch.allclose(with_skips(x, t), without(x, t), atol=1e-3)
+
+
+def test_train_unet_ema_is_the_closed_form_average_of_the_raw_iterates(tmp_path):
+    """Eq. (4.8) unrolled: EMA_N = prod_n d_n theta_0 + sum_n (1 - d_n) prod_{m > n} d_m theta_n, with
+    d_n = min(d, (1 + n) / (10 + n)) and theta_n the raw weights after optimizer step n (run step by step with
+    until= and resume=). An EMA taken before the optimizer step, or with d_{n-1}, fails."""
+    from audiodiff_minimal.train import TRAIN_PRESETS, train_unet
+
+    config = UNetConfig(base=8, mults=(1, 2), down=(4,), groups=4, t_dim=16, heads=2)
+    run = replace(TRAIN_PRESETS["quick"], steps=12, batch_size=2, length=256, warmup=2, ema_decay=0.5)
+    torch.manual_seed(run.seed)  # train_unet's initial weights
+    iterates = [[p.detach().clone() for p in UNet1D(config).parameters()]]
+    for n in range(1, run.steps + 1):
+        result = train_unet(config, run, out=tmp_path / "run", resume=True, until=n, device="cpu", progress=False)
+        iterates.append([p.detach().clone() for p in result.model.parameters()])
+    d = [min(run.ema_decay, (1 + n) / (10 + n)) for n in range(1, run.steps + 1)]  # d_1 .. d_N
+    w = [math.prod(d)] + [(1 - d[n - 1]) * math.prod(d[n:]) for n in range(1, run.steps + 1)]
+    assert math.isclose(sum(w), 1.0, rel_tol=1e-12) and d[-1] == 0.5  # the decay itself is reached
+    for j, p_ema in enumerate(result.ema_model.parameters()):
+        closed_form = sum(w_n * theta[j] for w_n, theta in zip(w, iterates, strict=True))
+        torch.testing.assert_close(p_ema, closed_form, atol=1e-6, rtol=1e-5)
 
 
 def test_trace_shapes_and_params():
