@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file
 from .schedules import Schedule, make_schedule
 
 FORMAT_VERSION = 2
-PREDICTIONS = ("eps", "x0", "v")
+PREDICTIONS = ("eps", "x0", "v", "fm")  # "fm": a flow-matching velocity (flow.py, chapter 09)
 WEIGHT_FILES = {"model": "model.safetensors", "model_raw": "model_raw.safetensors"}
 JOURNAL, COMPLETE = ".saving", "COMPLETE"
 
@@ -58,7 +58,7 @@ class Record:
     length: int  # clip length, samples
     model: dict  # the network's config
     train: dict  # the training config
-    prediction: str | None = None  # what a diffusion net predicts: "eps", "x0" or "v"; None for the WaveNet
+    prediction: str | None = None  # what a diffusion net predicts: "eps", "x0", "v" or "fm"; None for the WaveNet
     schedule: dict | None = None  # {"name": "cosine", "T": 1000}; None for the WaveNet
     data: str = "toy"  # what it was trained on
     wall_time_s: float = 0.0  # training time so far

@@ -39,6 +39,7 @@ RUN_FAILURES = (FloatingPointError,)
 
 def parser() -> argparse.ArgumentParser:
     from .data import SCALE_NAMES, TIMBRE_NAMES
+    from .flow import FLOW_SAMPLERS
     from .samplers import SAMPLERS
     from .train import TRAIN_PRESETS
 
@@ -53,12 +54,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder for checkpoints and logs, e.g. runs/NAME")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--steps", type=int, default=None, help="total optimizer steps (default: the config's)")
+    p.add_argument("--prediction", choices=("eps", "x0", "v", "fm"), default=None,
+                   help="what the net learns (default: the config's, v); fm = flow matching (chapter 09)")  # fmt: skip
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     p = sub.add_parser("sample", help="write WAVs and a spectrogram grid from a checkpoint", formatter_class=fmt)
     p.add_argument("--checkpoint", default=DEFAULT, help=f"a folder or a shipped name: {', '.join(SHIPPED)}")
-    p.add_argument("--sampler", choices=sorted(SAMPLERS), default="dpm")
+    p.add_argument("--sampler", choices=sorted(SAMPLERS) + list(FLOW_SAMPLERS), default=None,
+                   help="default: dpm; a flow-matching checkpoint takes euler or heun (default heun)")  # fmt: skip
     p.add_argument("--steps", type=int, default=20, help="network evaluations")
     p.add_argument("--n", type=int, default=8, help="number of clips")
     p.add_argument("--seed", type=int, default=0)
@@ -124,6 +128,8 @@ def train_cmd(args) -> None:
     unet_config, config = UNET_PRESETS[args.config], TRAIN_PRESETS[args.config]
     if args.steps is not None:
         config = replace(config, steps=positive(args.steps, "--steps"))
+    if args.prediction is not None:
+        config = replace(config, prediction=args.prediction)
     device = check_device(args.device)
     if str(args.data) != "toy" and not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: no such folder; give 'toy' or a folder of WAV files")
@@ -141,6 +147,9 @@ def train_cmd(args) -> None:
         if str(args.data) != record.data:
             raise UsageError(f"--resume: {out} was trained on --data {record.data}, not {args.data}; "
                              "resume with the same data or train into another --out")  # fmt: skip
+        if args.prediction is not None and args.prediction != record.prediction:
+            raise UsageError(f"--resume: {out} learns prediction {record.prediction!r}, not --prediction "
+                             f"{args.prediction}; drop --prediction or train into another --out")  # fmt: skip
         if args.steps is None:
             config = replace(config, steps=record.train["steps"])
         if record.step >= config.steps:
@@ -165,6 +174,7 @@ def sample_cmd(args) -> list[Path]:
 
     from .audio import plot_clips, save_wav
     from .data import SCALE_NAMES, TIMBRE_NAMES, note_label
+    from .flow import FLOW_SAMPLERS
     from .generate import SAMPLER_LABELS, generate, pitch_titles
 
     positive(args.n, "--n")
@@ -175,6 +185,12 @@ def sample_cmd(args) -> list[Path]:
     record = read_record(path)
     if record.kind != "unet":
         raise UsageError(f"--checkpoint {path}: holds a {record.kind}, not a diffusion U-Net; `sample` needs a U-Net")
+    flow = record.prediction == "fm"
+    args.sampler = args.sampler or ("heun" if flow else "dpm")
+    if flow != (args.sampler in FLOW_SAMPLERS):
+        which = f"one of {', '.join(FLOW_SAMPLERS)}" if flow else "ddpm, ddim or dpm"
+        raise UsageError(f"--sampler {args.sampler}: {path} is a {'flow-matching' if flow else 'diffusion'} "
+                         f"checkpoint; use {which}")  # fmt: skip
     T = record.make_schedule().T
     if args.steps > T:
         raise UsageError(f"--steps {args.steps}: this checkpoint has T = {T} noise levels; use at most {T}")

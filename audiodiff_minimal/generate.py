@@ -15,12 +15,15 @@ from .checkpoint import Record
 from .data import SCALE_NAMES, TIMBRE_NAMES
 from .data import SR as SR_NOTES
 from .evaluate import cents_to_scale, estimate_pitch, evaluate_clips, reference_bounds
+from .flow import FLOW_SAMPLERS, flow_timesteps, velocity_model
 from .guidance import guided_model
 from .metrics import classifier_measures, frame_pitch, pitch_measures
 from .samplers import inpaint, sample
+from .samplers import progress as progress_bar
 from .utils import to_numpy
 
-SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)"}
+SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)",
+                  "euler": "Euler (flow)", "heun": "Heun (flow)"}  # fmt: skip
 
 
 def generate(
@@ -41,6 +44,8 @@ def generate(
 
     Args:
         model: the network, called as model(x_t, t).  record: its checkpoint record (schedule, prediction, length).
+        sampler: "ddpm", "ddim", "dpm"; for a flow-matching record (prediction "fm") "euler" or "heun"
+            (``steps`` integration steps from t = 1 to 0; Heun takes 2 network evaluations per step).
         length: clip length (default the training length; must suit the U-Net's down factors).
         clip_x0: clip x0_hat to [-1, 1] at every step, as audio lives there.  kwargs: for the sampler.
         labels: for a class-conditional checkpoint, an int or (n,) class labels (``data.note_label``),
@@ -53,6 +58,13 @@ def generate(
     g = torch.Generator().manual_seed(seed)
     net = model if labels is None else guided_model(model, labels, scale)  # (x_t, t) -> prediction
     x_T = torch.randn(shape, generator=g).to(device)  # the start noise, drawn on the CPU
+    if record.prediction == "fm":  # flow matching (chapter 09): integrate the velocity from t = 1 to 0
+        if sampler not in FLOW_SAMPLERS:
+            raise ValueError(f"a flow-matching checkpoint samples with {sorted(FLOW_SAMPLERS)}, not {sampler!r}")
+        velocity = velocity_model(net, record.make_schedule().T)  # the net saw the time as T * t
+        callback = progress_bar(steps, sampler) if progress else None
+        x = FLOW_SAMPLERS[sampler](velocity, x_T, flow_timesteps(steps), callback=callback, **kwargs)
+        return (x.clamp(-1, 1) if clip_x0 else x).cpu()
     schedule = record.make_schedule()
     x = sample(net, schedule, x_T, sampler, steps, record.prediction, clip_x0, g, progress, **kwargs)
     return x.cpu()

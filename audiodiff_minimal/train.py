@@ -52,6 +52,7 @@ from .checkpoint import (
 )
 from .data import LENGTH, NUM_NOTE_CLASSES, SR, WavFolder, draw_toy_notes, note_label
 from .distributed import Dist, barrier, mean_across_ranks, shard
+from .flow import flow_matching_loss
 from .guidance import drop_labels
 from .losses import autoregressive_loss, diffusion_loss
 from .models.classifier import ClassifierConfig, NoteClassifier, augment
@@ -70,7 +71,8 @@ class TrainConfig:
 
     schedule: str = "cosine"  # noise schedule name (schedules.make_schedule)
     T: int = 1000  # number of diffusion steps
-    prediction: str = "v"  # what the net predicts: "eps", "x0" or "v"
+    prediction: str = "v"  # what the net predicts: "eps", "x0", "v", or "fm" (flow matching, flow.py; then the
+    # schedule is unused and the net sees the time 0 <= t <= 1 as T * t)
     batch_size: int = 16
     steps: int = 8000  # optimizer steps
     lr: float = 1e-3  # peak learning rate
@@ -432,7 +434,8 @@ def train_unet(
     until: int | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train a :class:`UNet1D` with the diffusion loss; checkpoint into ``out``.
+    """Train a :class:`UNet1D` with the diffusion loss (``config.prediction="fm"``: the flow-matching loss,
+    ``flow.flow_matching_loss``); checkpoint into ``out``.
 
     Args:
         unet_config: the network.  config: the run.  data: "toy" or a folder of audio files.
@@ -495,8 +498,10 @@ def train_unet(
 
     def loss(net, batch):  # this rank's shard of the global batch, on its device
         x0, labels = batch
-        return diffusion_loss(net, x0, schedule, config.prediction, g["noise"], labels,
-                              place=lambda a: shard(a, d).to(device))  # fmt: skip
+        place = lambda a: shard(a, d).to(device)  # noqa: E731
+        if config.prediction == "fm":  # flow matching, Lipman et al. (2023) Eq. (23); flow.py
+            return flow_matching_loss(net, x0, config.T, g["noise"], labels, place=place)
+        return diffusion_loss(net, x0, schedule, config.prediction, g["noise"], labels, place=place)
 
     def save(state):
         record = Record("unet", state.step, config.sr, config.length, asdict(unet_config), asdict(config),
