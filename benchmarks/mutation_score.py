@@ -85,11 +85,13 @@ FILE_TESTS = {
     "guidance.py": ("test_guidance.py",),
     "evaluate.py": ("test_evaluate.py",),
     "samplers.py": ("test_samplers.py",),
+    "models/unet1d.py": ("test_unet.py",),
 }
 
 NB01, NB02, NB03 = "01_noise_process", "02_elbo_and_loss", "03_toy_linear_model"
 NB05, NB05S = "05_sampling", "solutions/05_sampling_solutions"
 NB06 = "06_conditioning_and_guidance"
+NB04, NB04S = "04_unet_on_gpu", "solutions/04_unet_on_gpu_solutions"
 NB01S = "solutions/01_noise_process_solutions"
 
 # fmt: off
@@ -227,6 +229,17 @@ MUTANTS = [
     Mutant("note_pitch_frame_hop", "generate.py", "centres = length - overlap, np.arange(f0.shape[1]) * 128", "centres = length - overlap, np.arange(f0.shape[1]) * 256", "pYIN frames placed with the frame hop doubled: notes read from the wrong region", tests=("test_generate.py",)),
     Mutant("concatenate_note_tails", "generate.py", "return torch.cat([*(c[..., :H] for c in clips[:-1]), clips[-1]], dim=-1)", "return torch.cat([*(c[..., -H:] for c in clips[:-1]), clips[-1]], dim=-1)", "each note's last H samples kept instead of its first: the overlap is dropped twice", tests=("test_generate.py",)),
     Mutant("join_drop_adjacent_windows", "generate.py", "(level[:, j] + 1e-12) / (level[:, j - window] + 1e-12)", "(level[:, j] + 1e-12) / (level[:, j - 1] + 1e-12)", "level fall compared with the window one sample earlier (overlapping windows), not the window before", tests=("test_generate.py",)),
+    # ---------------------------------------------------------------- models/unet1d.py and the EMA of train.py (chapter 04, issue 12)
+    Mutant("time_features_sin_first", "models/unet1d.py", "return torch.cat([angle.cos(), angle.sin()], dim=1)", "return torch.cat([angle.sin(), angle.cos()], dim=1)", "time features [sin, cos] where Eq. (4.1) puts the cosines first", (NB04,)),
+    Mutant("time_features_spacing_over_dim", "models/unet1d.py", "torch.arange(half, device=t.device, dtype=torch.float32) / half)", "torch.arange(half, device=t.device, dtype=torch.float32) / (2 * half))", "omega_k = 10000^(-k / dim) instead of 10000^(-k / K), K = dim / 2: the slowest frequency wraps within T", (NB04,)),
+    Mutant("time_features_spacing_K_minus_1", "models/unet1d.py", "torch.arange(half, device=t.device, dtype=torch.float32) / half)", "torch.arange(half, device=t.device, dtype=torch.float32) / (half - 1))", "omega_k = 10000^(-k / (K - 1)) (another codebase's frequency shift), not Eq. (4.1)", (NB04,)),
+    Mutant("rf_k_not_k_minus_1", "models/unet1d.py", "rf += (k - 1) * jump", "rf += k * jump", "receptive field grows by k J per conv instead of (k - 1) J (Eq. 4.4)", (NB04,)),
+    Mutant("rf_stride_before_growth", "models/unet1d.py", "rf += (k - 1) * jump\n                jump *= s", "jump *= s\n                rf += (k - 1) * jump", "a strided conv's growth counted with the jump after its own stride (Eq. 4.4 order swapped)", (NB04,)),
+    Mutant("rf_upsample_keeps_jump", "models/unet1d.py", "jump /= up", "jump /= 1", "the jump not divided by f after an upsampling: the decoder's convs counted at the coarse jump", (NB04,)),
+    Mutant("adagn_scale_without_one", "models/unet1d.py", "h = self.norm2(h) * (1 + scale) + shift", "h = self.norm2(h) * scale + shift", "AdaGN GN(h) s(e) + b(e) instead of GN(h) (1 + s(e)) + b(e) (Eq. 4.2): the shipped weights no longer fit", (NB04,)),
+    Mutant("skips_flag_ignored", "models/unet1d.py", "skip if self.config.skips else torch.zeros_like(skip)", "skip", "skips=False still passes the skips: the ablation of exercise 3 compares a model with itself", (NB04S,)),
+    Mutant("ema_before_optimizer_step", "train.py", "    state.optimizer.step()\n    if state.ema is not None:\n        ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))", "    if state.ema is not None:\n        ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))\n    state.optimizer.step()", "EMA updated before the optimizer step: it averages theta_{n-1}, one step behind", (NB04S,), tests=("test_train.py", "test_unet.py")),
+    Mutant("ema_decay_previous_step", "train.py", "ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))", "ema_update(state.ema, model, ema_decay_at(state.step - 1, ema_decay))", "EMA decay d_{n-1} at step n (0-based step where Eq. 4.8 counts from 1)", (NB04S,), tests=("test_train.py", "test_unet.py")),
 ]
 # fmt: on
 
