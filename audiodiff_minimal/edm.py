@@ -4,18 +4,18 @@ EDM writes every diffusion model as x = x_0 + sigma n, n ~ N(0, I), and asks the
 D(x; sigma) ~ E[x_0 | x]. The probability-flow ODE (Song et al. 2021, Eq. 13) then reads (Karras Eq. 1 with
 s(t) = 1, sigma(t) = t, and grad log p = (D - x) / sigma^2 from Eq. 3)::
 
-    dx / dsigma = (x - D(x; sigma)) / sigma                                         (9.5)
+    dx / dsigma = (x - D(x; sigma)) / sigma                                         (9.3)
 
 A variance-preserving step t of our schedules is the same point, scaled (Karras Table 1, "VP"):
 
     x_vp = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
-    sigma_t = sqrt(1 - alpha_bar_t) / sqrt(alpha_bar_t),   x = x_vp / sqrt(alpha_bar_t)  (9.6)
+    sigma_t = sqrt(1 - alpha_bar_t) / sqrt(alpha_bar_t),   x = x_vp / sqrt(alpha_bar_t)  (9.4)
 
 so :func:`vp_denoiser` turns any shipped network (eps, x0 or v prediction) into D(x; sigma). A network built
 for EDM instead learns F in D(x; sigma) = c_skip x + c_out F(c_in x; c_noise) (Karras Eq. 7 and Table 1):
 
     c_skip = sigma_data^2 / (sigma^2 + sigma_data^2),   c_out = sigma sigma_data / sqrt(sigma^2 + sigma_data^2)
-    c_in = 1 / sqrt(sigma^2 + sigma_data^2),             c_noise = ln(sigma) / 4                       (9.7)
+    c_in = 1 / sqrt(sigma^2 + sigma_data^2),             c_noise = ln(sigma) / 4                       (9.5)
 
 sigma_data is the standard deviation of the data (0.5 for images; our notes are quieter: measure it).
 :func:`karras_sigmas` spaces the levels with rho = 7 (Eq. 5) and :func:`edm_sample` is Algorithm 2
@@ -42,7 +42,7 @@ Denoiser = Callable[[torch.Tensor, float], torch.Tensor]  # D(x (B, 1, L); sigma
 
 
 def vp_sigma(alpha_bar):
-    """sigma = sqrt(1 - alpha_bar) / sqrt(alpha_bar), Eq. (9.6): the EDM noise level of a VP level (float or tensor)."""
+    """sigma = sqrt(1 - alpha_bar) / sqrt(alpha_bar), Eq. (9.4): the EDM noise level of a VP level (float or tensor)."""
     return (1 - alpha_bar) ** 0.5 / alpha_bar**0.5
 
 
@@ -65,7 +65,7 @@ def sigma_to_t(sigma: float, schedule: Schedule) -> float:
 
 
 def vp_denoiser(net, schedule: Schedule, prediction: str = "v", discrete: bool = False) -> Denoiser:
-    """D(x; sigma) from a network trained on the VP schedule, Eq. (9.6): scale x to x_vp, ask the net, convert.
+    """D(x; sigma) from a network trained on the VP schedule, Eq. (9.4): scale x to x_vp, ask the net, convert.
 
     The net is asked at the step t with sigma_t = sigma (fractional, :func:`sigma_to_t`; ``discrete=True`` rounds it
     to the nearest integer step, as for a net that only ever saw integer steps); the conversion of its output
@@ -81,7 +81,7 @@ def vp_denoiser(net, schedule: Schedule, prediction: str = "v", discrete: bool =
     def denoise(x: torch.Tensor, sigma: float) -> torch.Tensor:
         alpha = math.sqrt(sigma_to_alpha_bar(sigma))  # sqrt(alpha_bar)
         s = sigma * alpha  # sqrt(1 - alpha_bar), the VP noise std
-        x_vp = alpha * x  # Eq. (9.6)
+        x_vp = alpha * x  # Eq. (9.4)
         t = sigma_to_t(sigma, schedule)
         t = round(t) if discrete else t
         t_batch = torch.full((x.shape[0],), t, dtype=torch.int64 if discrete else x.dtype, device=x.device)  # (B,)
@@ -99,7 +99,7 @@ def vp_denoiser(net, schedule: Schedule, prediction: str = "v", discrete: bool =
 
 
 def edm_preconditioning(sigma, sigma_data: float):
-    """(c_skip, c_out, c_in, c_noise) of Eq. (9.7), Karras Table 1 (floats or tensors like sigma)."""
+    """(c_skip, c_out, c_in, c_noise) of Eq. (9.5), Karras Table 1 (floats or tensors like sigma)."""
     c_skip = sigma_data**2 / (sigma**2 + sigma_data**2)
     c_out = sigma * sigma_data / (sigma**2 + sigma_data**2) ** 0.5
     c_in = 1 / (sigma**2 + sigma_data**2) ** 0.5
@@ -156,7 +156,7 @@ def gaussian_denoiser(cov: torch.Tensor) -> Denoiser:
 
 
 def gaussian_ode_map(cov: torch.Tensor, x: torch.Tensor, sigma_from: float, sigma_to: float) -> torch.Tensor:
-    """The exact solution of Eq. (9.5) for Gaussian data: x(sigma_to) = (C + sigma_to^2)^{1/2} (C + sigma_from^2)^{-1/2}
+    """The exact solution of Eq. (9.3) for Gaussian data: x(sigma_to) = (C + sigma_to^2)^{1/2} (C + sigma_from^2)^{-1/2}
     x(sigma_from), per eigenvalue sqrt((lambda + sigma_to^2) / (lambda + sigma_from^2)). x: (B, 1, L)."""
     lam, Q = torch.linalg.eigh(cov.double())
     gain = ((lam + sigma_to**2) / (lam + sigma_from**2)).sqrt()
@@ -192,7 +192,7 @@ def edm_sample(denoise: Denoiser, x, sigmas, *, churn: float = 0.0, s_tmin: floa
             x = x + math.sqrt(t_hat**2 - t_cur**2) * eps
         # Euler step (lines 7-8).
         x0_hat = denoise(x, t_hat)
-        d_cur = (x - x0_hat) / t_hat  # dx/dsigma, Eq. (9.5)
+        d_cur = (x - x0_hat) / t_hat  # dx/dsigma, Eq. (9.3)
         x_next = x + (t_next - t_hat) * d_cur
         # Apply the 2nd order correction (lines 9-11).
         if heun and t_next > 0:

@@ -3,9 +3,9 @@
 Time t runs in [0, 1], from the clip (t = 0) to the noise (t = 1), on the linear interpolant of rectified flow
 (Liu et al. 2023, Eq. 1) and of conditional flow matching with sigma_min = 0 (Lipman et al. 2023, Eqs. 20-23)::
 
-    x_t = (1 - t) x_0 + t eps,       eps ~ N(0, I)                                   (9.1)
-    u   = d x_t / dt = eps - x_0     (the conditional velocity, the regression target) (9.2)
-    loss = E_{t ~ U[0, 1]} || u_theta(x_t, t) - (eps - x_0) ||^2                     (9.3)
+    x_t = (1 - t) x_0 + t eps,       eps ~ N(0, I)                                   (9.7)
+    u   = d x_t / dt = eps - x_0     (the conditional velocity, the regression target) (9.8)
+    loss = E_{t ~ U[0, 1]} || u_theta(x_t, t) - (eps - x_0) ||^2                     (9.9)
 
 The best u_theta is E[eps - x_0 | x_t], whose ODE dx/dt = u carries N(0, I) at t = 1 to the data at t = 0.
 Sampling integrates it from t = 1 down to 0 with Euler or Heun's method (:func:`flow_euler_sample`,
@@ -16,7 +16,7 @@ The same path as the variance-preserving one (:func:`fm_time`, :func:`v_to_veloc
 with alpha^2 + sigma^2 = 1 is (alpha + sigma) x_t at t = sigma / (alpha + sigma), and the velocity is the
 v-prediction v = alpha eps - sigma x_0 rescaled, plus a known multiple of x:
 
-    u = (alpha + sigma) v - (alpha - sigma) x_vp                                     (9.4)
+    u = (alpha + sigma) v - (alpha - sigma) x_vp                                     (9.10)
 
 References:
     Lipman, Chen, Ben-Hamu, Nickel, Le (2023), Flow Matching for Generative Modeling, Sec. 4.1, Eqs. (20)-(23).
@@ -35,13 +35,13 @@ TIME_SCALE = 1000.0  # the network's time input is TIME_SCALE * t
 
 
 def interpolant(x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """x_t = (1 - t) x_0 + t eps, Eq. (9.1). x0, eps: (B, 1, L); t: (B,) floats in [0, 1]. Returns (B, 1, L)."""
+    """x_t = (1 - t) x_0 + t eps, Eq. (9.7). x0, eps: (B, 1, L); t: (B,) floats in [0, 1]. Returns (B, 1, L)."""
     t = t.to(x0.dtype).view(-1, *([1] * (x0.dim() - 1)))  # (B, 1, 1)
     return (1 - t) * x0 + t * eps
 
 
 def velocity_target(x0: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """u = eps - x_0, the time derivative of Eq. (9.1), Eq. (9.2). Shapes (B, 1, L)."""
+    """u = eps - x_0, the time derivative of Eq. (9.7), Eq. (9.8). Shapes (B, 1, L)."""
     return eps - x0
 
 
@@ -54,7 +54,7 @@ def flow_matching_loss(
     t: torch.Tensor | None = None,
     place=None,
 ) -> torch.Tensor:
-    """The conditional flow-matching loss, Eq. (9.3), averaged over every number (as ``losses.diffusion_loss``).
+    """The conditional flow-matching loss, Eq. (9.9), averaged over every number (as ``losses.diffusion_loss``).
 
     t ~ U[0, 1] and eps ~ N(0, I) are drawn from ``generator`` on the CPU, then moved by ``place``.
     Args:
@@ -69,7 +69,7 @@ def flow_matching_loss(
     eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)  # CPU draws, then moved
     place = place or (lambda a: a.to(x0.device))
     x0, t, eps = place(x0), place(t), place(eps)
-    x_t = interpolant(x0, eps, t)  # Eq. (9.1)
+    x_t = interpolant(x0, eps, t)  # Eq. (9.7)
     t_net = (time_scale * t).to(x0.dtype)
     output = model(x_t, t_net) if labels is None else model(x_t, t_net, place(labels))
     return F.mse_loss(output.to(x0.dtype), velocity_target(x0, eps))
@@ -99,7 +99,7 @@ def flow_euler_sample(velocity: Velocity, x, timesteps, callback=None):
     Args:
         velocity: (x_t (B, 1, L), t float) -> (B, 1, L).  x: (B, 1, L) the state at t_0 (noise ~ N(0, I) at t = 1).
         timesteps: decreasing floats [t_0, ..., t_N] (:func:`flow_timesteps`); N network evaluations.
-        callback: ``callback(i, t, s, x_s, x0_hat)`` after each step, x0_hat = x_t - t u (Eq. 9.1 with eps - x0 = u).
+        callback: ``callback(i, t, s, x_s, x0_hat)`` after each step, x0_hat = x_t - t u (Eq. 9.7 with eps - x0 = u).
     Returns:
         (B, 1, L) the state at t_N.
     """
@@ -155,7 +155,7 @@ def vp_of_fm_time(t) -> tuple:
 
 
 def v_to_velocity(v: torch.Tensor, x_vp: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
-    """The flow-matching velocity from a v-prediction at the same point, Eq. (9.4).
+    """The flow-matching velocity from a v-prediction at the same point, Eq. (9.10).
 
     u = (alpha + sigma) v - (alpha - sigma) x_vp, with v = alpha eps - sigma x_0 at x_vp = alpha x_0 + sigma eps.
     Shapes (B, 1, L).
@@ -164,7 +164,7 @@ def v_to_velocity(v: torch.Tensor, x_vp: torch.Tensor, alpha: float, sigma: floa
 
 
 def velocity_to_v(u: torch.Tensor, x_t: torch.Tensor, t: float) -> torch.Tensor:
-    """The v-prediction from a flow-matching velocity u at x_t (time t): Eq. (9.4) solved for v.
+    """The v-prediction from a flow-matching velocity u at x_t (time t): Eq. (9.10) solved for v.
 
     x_vp = (alpha + sigma) x_t and v = (u + (alpha - sigma) x_vp) / (alpha + sigma). Shapes (B, 1, L).
     """

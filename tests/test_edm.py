@@ -124,7 +124,7 @@ def _gaussian_vp_net(schedule, prediction):
 
 @pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
 def test_vp_denoiser_is_the_exact_denoiser(prediction):
-    """A VP network (any prediction) seen through vp_denoiser at sigma_t is D(x; sigma_t), Eq. (9.6)."""
+    """A VP network (any prediction) seen through vp_denoiser at sigma_t is D(x; sigma_t), Eq. (9.4)."""
     schedule = make_schedule("cosine", 1000)
     D = gaussian_denoiser(COV)
     x = 3 * torch.randn(2, 1, L, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
@@ -149,7 +149,7 @@ def test_v_target_matches_the_vp_net():
 
 
 def test_ddim_is_euler_in_sigma_and_the_exponential_integrator():
-    """DDIM (eta = 0) on steps t_i is Euler's method on Eq. (9.5) at sigma_{t_i} in x = x_vp / sqrt(alpha_bar), and
+    """DDIM (eta = 0) on steps t_i is Euler's method on Eq. (9.3) at sigma_{t_i} in x = x_vp / sqrt(alpha_bar), and
     its step is the exponential integrator of the PF-ODE: x_s = (sigma_s / sigma_t) x_t + alpha_s (1 - e^{-h}) x0_hat
     (Lu et al. 2022, DPM-Solver++ first order; sigma, alpha the VP std and sqrt(alpha_bar), h the log-SNR gap)."""
     schedule = make_schedule("cosine", 1000)
@@ -158,7 +158,7 @@ def test_ddim_is_euler_in_sigma_and_the_exponential_integrator():
     ts = make_timesteps(1000, 8)
     ddim = ddim_sample(denoiser(net, schedule, "x0"), x_T, ts, schedule)
     sigmas = [vp_sigma(schedule.alpha_bar[t]).item() for t in ts] + [0.0]
-    x_start = x_T / schedule.alpha_bar[ts[0]].sqrt().item()  # Eq. (9.6)
+    x_start = x_T / schedule.alpha_bar[ts[0]].sqrt().item()  # Eq. (9.4)
     euler = edm_sample(vp_denoiser(net, schedule, "x0", discrete=True), x_start, sigmas, heun=False)
     assert torch.allclose(ddim, euler, rtol=1e-6, atol=1e-8)
     # one step t -> s against the exponential-integrator formula

@@ -109,7 +109,7 @@ def test_vp_point_is_a_scaled_fm_point():
 
 @pytest.mark.parametrize("step", [3, 250, 700, 990])
 def test_v_and_velocity_round_trip(step):
-    """v = sqrt(alpha_bar) eps - sigma x_0 (forward.v_target) becomes eps - x_0 by Eq. (9.4), and back."""
+    """v = sqrt(alpha_bar) eps - sigma x_0 (forward.v_target) becomes eps - x_0 by Eq. (9.10), and back."""
     schedule = make_schedule("cosine", 1000)
     x0, eps = _draw(2, 7)
     tt = torch.full((2,), step)
