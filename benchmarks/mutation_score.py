@@ -125,6 +125,7 @@ MUTANTS = [
     Mutant("decoder_bin_width_double", "losses.py", "(x0 - 0.5 / half - mean) / std", "(x0 - 1.0 / half - mean) / std", "discretized decoder: lower bin edge a whole step below x_0", (NB02,)),
     Mutant("decoder_bin_width_half", "losses.py", "half = 2 ** (bits - 1)\n    x0, mean", "half = 2**bits\n    x0, mean", "discretized decoder with bin width 1 / 2^bits instead of 2 / 2^bits", (NB02,)),
     Mutant("decoder_top_edge", "losses.py", "x0 >= 1 - 1.5 / half", "x0 >= 1 - 0.5 / half", "discretized decoder misses the top bin (the grid ends at 1 - 2^-15, not 1)", (NB02,)),
+    Mutant("decoder_bottom_edge", "losses.py", "x0 <= -1 + 0.5 / half", "x0 < -1", "discretized decoder's bottom bin closed at -1 - 2^-16 instead of reaching -inf", (NB02,)),
     Mutant("bits_log10", "losses.py", "LOG2 = math.log(2.0)", "LOG2 = math.log(10.0)", "bits per sample converted with ln 10", (NB02,)),
     Mutant("bits_without_length", "losses.py", "return float(nll_nats) / (length * LOG2)", "return float(nll_nats) / LOG2", "bits per clip reported as bits per sample", (NB02,)),
     Mutant("elbo_weight_eps_snr", "losses.py", '"eps": 1 / schedule.snr[t]', '"eps": schedule.snr[t]', "eps errors weighted by SNR_t instead of 1 / SNR_t", (NB02,)),
