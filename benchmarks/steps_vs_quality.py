@@ -10,6 +10,13 @@ Generates ``--n`` clips per sampler and step count (same seed everywhere), measu
     python benchmarks/steps_vs_quality.py                        # full: 5..1000 steps, 64 clips (GPU: minutes)
     python benchmarks/steps_vs_quality.py --quick                # smoke run: 2 step counts, 4 clips
     python benchmarks/steps_vs_quality.py --checkpoint runs/NAME --device cuda
+    # no sampling: the table and figure of a chapter_results sweep (classifier measures with 95% intervals)
+    python benchmarks/steps_vs_quality.py --from-json data/results/ch05_steps_vs_quality.json
+
+With ``--from-json`` the table has the classifier-based measures of ``generate.quality_measures`` that
+``benchmarks/chapter_results.py sweep`` stores for each setting (FD and KID on the note classifier's features,
+precision, recall, pYIN in-tune rate, timbre entropy), each with its 95% bootstrap interval, and the floor
+(fresh real notes) and ceiling (white noise) at the same n; the figure draws KID and FD with their intervals.
 """
 
 import argparse
@@ -34,7 +41,10 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "docs" / "steps_vs_quality.png"))
     parser.add_argument("--json", default=None, help="also write the rows as JSON here")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 step counts, 4 clips")
+    parser.add_argument("--from-json", default=None, help="a chapter_results sweep: table and figure, no sampling")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return from_sweep(args.from_json, args.out)
 
     seed_everything(args.seed)
     n = args.n or (4 if args.quick else 64)
@@ -56,6 +66,63 @@ def main(argv=None):
     print(f"\nwrote {args.out}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "real": real, "bounds": bounds}, indent=1))
+
+
+QUALITY = [("fd", "FD (classifier)", "{:.1f}"), ("kid", "KID", "{:.1f}"), ("precision", "precision", "{:.2f}"),
+           ("recall", "recall", "{:.2f}"), ("in_tune", "in tune (pYIN)", "{:.2f}"),
+           ("timbre_entropy", "timbre H (bits)", "{:.2f}")]  # fmt: skip
+
+
+def interval(v: dict, fmt: str) -> str:
+    """{"value", "lo", "hi"} as ``value [lo, hi]``."""
+    return f"{fmt.format(v['value'])} [{fmt.format(v['lo'])}, {fmt.format(v['hi'])}]"
+
+
+def from_sweep(path: str, out: str) -> None:
+    """Print the markdown table of a ``chapter_results.py sweep`` file and draw its figure (KID, FD, s/clip)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from audiodiff_minimal.generate import SAMPLER_LABELS
+
+    doc = json.loads(Path(path).read_text())
+    meta, rows, bounds = doc["meta"], doc["rows"], doc["bounds"]["quality"]
+    head = f"{meta['checkpoint']} (step {meta['checkpoint_step']}), {meta['n']} clips per row, seed {meta['seed']}"
+    print(f"{head}, reference toy_notes(seed=777); {meta['interval']};")
+    print(f"made by `{meta['command']}` on {meta['date']}\n")
+    print("| sampler | steps | s/clip | " + " | ".join(label for _, label, _ in QUALITY) + " |")
+    print("|---|---|---|" + "---|" * len(QUALITY))
+    for r in rows:
+        q = r["quality"]
+        cells = [interval(q[k], f) for k, _, f in QUALITY]
+        print(f"| {SAMPLER_LABELS.get(r['sampler'], r['sampler'])} | {r['steps']} | {r['s_per_clip']:.2f} | "
+              + " | ".join(cells) + " |")  # fmt: skip
+    for name, label in (("real_vs_real", "real notes (floor)"), ("noise_vs_real", "white noise (ceiling)")):
+        print(f"| {label} | | | " + " | ".join(interval(bounds[name][k], f) for k, _, f in QUALITY) + " |")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), constrained_layout=True)
+    for name in dict.fromkeys(r["sampler"] for r in rows):
+        mine = [r for r in rows if r["sampler"] == name]
+        steps = [r["steps"] for r in mine]
+        for ax, key in zip(axes[:2], ("kid", "fd"), strict=True):
+            v = [r["quality"][key] for r in mine]
+            err = [[x["value"] - x["lo"] for x in v], [x["hi"] - x["value"] for x in v]]
+            ax.errorbar(steps, [x["value"] for x in v], yerr=err, fmt="o-", capsize=3,
+                        label=SAMPLER_LABELS.get(name, name))  # fmt: skip
+        axes[2].plot(steps, [r["s_per_clip"] for r in mine], "o-")
+    for ax, key, title in zip(axes[:2], ("kid", "fd"), ("KID (95% CI)", "FD (95% CI)"),
+                              strict=True):  # fmt: skip
+        ax.axhspan(bounds["real_vs_real"][key]["lo"], bounds["real_vs_real"][key]["hi"], color="k", alpha=0.15,
+                   label="real notes (floor)")  # fmt: skip
+        ax.set(title=title, yscale="symlog" if key == "kid" else "log")
+    axes[2].set(title="seconds per clip (this machine, this load)", yscale="log")
+    for ax in axes:
+        ax.set(xscale="log", xlabel="network evaluations (steps)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{meta['checkpoint']}, step {meta['checkpoint_step']}, {meta['n']} clips per point")
+    fig.savefig(out, dpi=100)
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":
