@@ -115,10 +115,13 @@ def from_sweep(path: str, out: str) -> None:
                               strict=True):  # fmt: skip
         ax.axhspan(bounds["real_vs_real"][key]["lo"], bounds["real_vs_real"][key]["hi"], color="k", alpha=0.15,
                    label="real notes (floor)")  # fmt: skip
-        ax.set(title=title, yscale="symlog" if key == "kid" else "log")
+        ax.set(title=title, yscale="linear" if key == "kid" else "log")  # KID can be negative: linear axis
     axes[2].set(title="seconds per clip (this machine, this load)", yscale="log")
+    ticks = sorted({r["steps"] for r in rows})
     for ax in axes:
         ax.set(xscale="log", xlabel="network evaluations (steps)")
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{meta['checkpoint']}, step {meta['checkpoint_step']}, {meta['n']} clips per point")
     fig.savefig(out, dpi=100)
