@@ -148,3 +148,20 @@ def test_train_generate_and_load_a_flow_matching_unet(tmp_path):
     assert x.shape == (2, 1, 1024) and torch.isfinite(x).all()
     with pytest.raises(ValueError, match="flow-matching checkpoint samples with"):
         generate(model, record, "dpm", steps=2, n=1, progress=False)
+
+
+def test_cli_trains_and_samples_flow_matching(tmp_path, capsys):
+    """`train --prediction fm` records "fm"; `sample` defaults to heun for it and refuses a diffusion sampler."""
+    from audiodiff_minimal.checkpoint import read_record
+    from audiodiff_minimal.cli import main
+
+    out = tmp_path / "fm"
+    assert main(["train", "--config", "quick", "--prediction", "fm", "--steps", "2", "--out", str(out)]) == 0
+    assert read_record(out).prediction == "fm"
+    assert main(["train", "--config", "quick", "--prediction", "v", "--steps", "3", "--out", str(out), "--resume"]) == 2
+    assert "learns prediction 'fm'" in capsys.readouterr().err
+    assert main(["sample", "--checkpoint", str(out), "--n", "1", "--steps", "2", "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "sample_000.wav").is_file()
+    samples = str(tmp_path / "s")
+    assert main(["sample", "--checkpoint", str(out), "--sampler", "ddim", "--n", "1", "--out", samples]) == 2
+    assert "flow-matching checkpoint" in capsys.readouterr().err
