@@ -85,6 +85,8 @@ FILE_TESTS = {
     "guidance.py": ("test_guidance.py",),
     "evaluate.py": ("test_evaluate.py",),
     "samplers.py": ("test_samplers.py",),
+    "edm.py": ("test_edm.py",),
+    "flow.py": ("test_flow.py",),
     "models/unet1d.py": ("test_unet.py",),
 }
 
@@ -93,6 +95,7 @@ NB05, NB05S = "05_sampling", "solutions/05_sampling_solutions"
 NB06 = "06_conditioning_and_guidance"
 NB04, NB04S = "04_unet_on_gpu", "solutions/04_unet_on_gpu_solutions"
 NB01S = "solutions/01_noise_process_solutions"
+NB09 = "09_continuous_time"
 
 # fmt: off
 MUTANTS = [
@@ -246,6 +249,22 @@ MUTANTS = [
     Mutant("skips_flag_ignored", "models/unet1d.py", "skip if self.config.skips else torch.zeros_like(skip)", "skip", "skips=False still passes the skips: the ablation of exercise 3 compares a model with itself", (NB04S,)),
     Mutant("ema_before_optimizer_step", "train.py", "    state.optimizer.step()\n    if state.ema is not None:\n        ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))", "    if state.ema is not None:\n        ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))\n    state.optimizer.step()", "EMA updated before the optimizer step: it averages theta_{n-1}, one step behind", (NB04S,), tests=("test_train.py", "test_unet.py")),
     Mutant("ema_decay_previous_step", "train.py", "ema_update(state.ema, model, ema_decay_at(state.step, ema_decay))", "ema_update(state.ema, model, ema_decay_at(state.step - 1, ema_decay))", "EMA decay d_{n-1} at step n (0-based step where Eq. 4.8 counts from 1)", (NB04S,), tests=("test_train.py", "test_unet.py")),
+    # ---------------------------------------------------------------- edm.py, flow.py (chapter 09)
+    Mutant("edm_sigma_vp_std", "edm.py", "return (1 - alpha_bar) ** 0.5 / alpha_bar**0.5", "return (1 - alpha_bar) ** 0.5", "EDM sigma of a VP level taken as the VP std sqrt(1 - alpha_bar), not divided by sqrt(alpha_bar)", (NB09,)),
+    Mutant("edm_vp_input_unscaled", "edm.py", "x_vp = alpha * x  # Eq. (9.4)", "x_vp = x  # Eq. (9.4)", "the VP net fed x = x_vp / sqrt(alpha_bar) without scaling it back", (NB09,)),
+    Mutant("edm_vp_v_sign", "edm.py", "return alpha * x_vp - s * out  # x_0", "return alpha * x_vp + s * out  # x_0", "x_0 from a v-prediction with the sign of sigma v flipped: wrong only for v nets", (NB09,)),
+    Mutant("edm_c_out_no_sqrt", "edm.py", "c_out = sigma * sigma_data / (sigma**2 + sigma_data**2) ** 0.5", "c_out = sigma * sigma_data / (sigma**2 + sigma_data**2)", "c_out = sigma sigma_data / (sigma^2 + sigma_data^2): missing square root", (NB09,)),
+    Mutant("edm_c_skip_sigma", "edm.py", "c_skip = sigma_data**2 / (sigma**2 + sigma_data**2)", "c_skip = sigma**2 / (sigma**2 + sigma_data**2)", "c_skip with sigma^2 on top: skips the input at high noise instead of low", (NB09,)),
+    Mutant("edm_karras_off_by_one", "edm.py", "return [(hi + i / (steps - 1) * (lo - hi)) ** rho for i in range(steps)] + [0.0]", "return [(hi + i / steps * (lo - hi)) ** rho for i in range(steps)] + [0.0]", "Karras spacing i / N instead of i / (N - 1): the last level never reaches sigma_min"),
+    Mutant("edm_churn_variance_as_std", "edm.py", "x = x + math.sqrt(t_hat**2 - t_cur**2) * eps", "x = x + (t_hat**2 - t_cur**2) * eps", "churn adds noise of std t_hat^2 - t^2 (a variance used as a std)"),
+    Mutant("edm_slope_at_t_cur", "edm.py", "d_cur = (x - x0_hat) / t_hat", "d_cur = (x - x0_hat) / t_cur", "the Euler slope divided by sigma_i instead of the raised level t_hat: wrong only with churn"),
+    Mutant("edm_heun_no_average", "edm.py", "x_next = x + (t_next - t_hat) * (0.5 * d_cur + 0.5 * d_prime)", "x_next = x + (t_next - t_hat) * d_prime", "Heun's correction takes the end slope alone instead of the average (first order)", (NB09,)),
+    Mutant("fm_target_sign", "flow.py", 'return eps - x0\n', 'return x0 - eps\n', "velocity target x_0 - eps: the direction of time flipped"),
+    Mutant("fm_interpolant_swapped", "flow.py", "return (1 - t) * x0 + t * eps", "return t * x0 + (1 - t) * eps", "interpolant with noise at t = 0 and data at t = 1, against the loss's target"),
+    Mutant("fm_time_not_scaled", "flow.py", "t_net = (time_scale * t).to(x0.dtype)", "t_net = t.to(x0.dtype)", "the loss shows the net t in [0, 1], the sampler 1000 t"),
+    Mutant("fm_v_relation_sign", "flow.py", "return (alpha + sigma) * v - (alpha - sigma) * x_vp", "return (alpha + sigma) * v + (alpha - sigma) * x_vp", "u = (alpha + sigma) v + (alpha - sigma) x: wrong sign of the known term", (NB09,)),
+    Mutant("fm_time_one_minus_alpha_bar", "flow.py", "return sigma / (alpha + sigma), alpha + sigma", "return sigma**2, alpha + sigma", "flow-matching time of a VP level taken as 1 - alpha_bar"),
+    Mutant("fm_heun_end_slope", "flow.py", "x = x + (s - t) * (u + u_next) / 2", "x = x + (s - t) * u_next", "flow Heun step with the end slope alone (first order)"),
 ]
 # fmt: on
 
