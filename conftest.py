@@ -29,6 +29,7 @@ def pytest_collection_modifyitems(config, items):
 
     unit: tests/ except the ones below; notebook: every notebook cell (nbval); distributed: torchrun runs;
     slow: tests that take more than a few seconds each on 2 cores (training, the mutation harness's end-to-end run).
+    site: the website and chapter 01 in JupyterLab, in headless Chromium (tests/test_site.py marks them, and slow).
     """
     import pytest
 
