@@ -4,7 +4,8 @@ A chapter whose full computation takes more than a few minutes on a 2-core lapto
 (``data/results/*.json``) and offers ``RECOMPUTE = True`` to compute it in the notebook instead. Each command
 runs what the chapter's cell runs and records n, seeds, date, the machine and its load in ``meta``:
 
-    # the shipped file (128 clips, 5..100 steps: about 25 min of one CPU thread; its meta has the exact command)
+    # the shipped file (128 clips, 5..100 steps; about 25 min on one quiet thread at 17.7 ms per clip and step,
+    # 71 min of wall time on the shared 2-core machine at a load average of 5-11; its meta has the command)
     OMP_NUM_THREADS=1 python benchmarks/chapter_results.py sweep --n 128 --steps 5 10 20 50 100 --threads 1 \
         --json data/results/ch05_steps_vs_quality.json
     python benchmarks/chapter_results.py sweep --n 80 --steps 2 --n-boot 20 --json runs/smoke.json  # a smoke run
