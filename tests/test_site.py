@@ -259,8 +259,12 @@ def jupyterlab(tmp_path):
         settings = tmp_path / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         settings.parent.mkdir(parents=True, exist_ok=True)
         settings.write_text(json.dumps(value))
+    # JupyterLab writes the notebook it opens (kernel choice, autosave): serve a copy, never the tracked file
+    lab_root = tmp_path / "lab"
+    (lab_root / "notebooks").mkdir(parents=True)
+    shutil.copy2(ROOT / "notebooks" / "01_noise_process.ipynb", lab_root / "notebooks")
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}"]
-    cmd += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", "--ServerApp.port_retries=0"]
+    cmd += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={lab_root}", "--ServerApp.port_retries=0"]
     cmd += ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None"]
     log = open(tmp_path / "jupyterlab.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
