@@ -28,7 +28,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.site, pytest.mark.slow]
+# A hung page or server fails its test after 20 minutes instead of stalling CI (one local run once hung with
+# Chromium idle; a rerun passed in 66 s). 20 minutes leave room for a site build inside the fixture on a busy CPU.
+pytestmark = [pytest.mark.site, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "site" / "_build" / "quick" / "html"
