@@ -11,7 +11,7 @@ imports only from layers below its own (``tests/test_layers.py`` enforces it, so
                                                 measures on a classifier's features (imports no network)
     3  losses, samplers, guidance, evaluate, edm, flow  the math of training, sampling and measuring
                                                 (edm, flow: continuous time, chapter 09)
-    2  forward, spectral, data                    q(x_t | x_0), spectra, audio to learn from
+    2  forward, spectral, data, speech            q(x_t | x_0), spectra, audio to learn from (speech: FSDD, chapter 10)
     1  schedules, audio, fsdd                     noise schedules, WAV files, downloads
     0  utils                                      devices, seeds, quick mode, small helpers
 
