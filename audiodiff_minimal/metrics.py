@@ -20,6 +20,16 @@ the real-versus-real floor and the noise-versus-real ceiling at the same n. Inte
 the replicates of set statistics (FD and KID up, IS and entropies down); their intervals are shifted by the
 bootstrap estimate of that bias (``bias_correct``). Spread over generation seeds is the other interval to read.
 
+Speech (chapter 10), per clip, an estimate against its clean reference (waveforms (B, L)):
+
+    SI-SDR  10 log10(|a s|^2 / |s_hat - a s|^2),  a = <s_hat, s> / |s|^2     (Le Roux et al. 2019, Eqs. 4-5)
+    LSD     mean_frames sqrt(mean_f (10 log10 P_s(f, t) - 10 log10 P_s_hat(f, t))^2), P = |STFT|^2, in dB
+                                                                              (Gray & Markel 1976)
+    PESQ    narrow-band ITU-T P.862 (Rix et al. 2001) by the ``pesq`` package, MOS-LQO 1.0 .. 4.5 (P.862.1)
+    STOI    short-time objective intelligibility (Taal et al. 2011) by the ``pystoi`` package, 0 .. 1
+
+:func:`mean_difference` gives "A minus B" on the same clips with a paired bootstrap interval.
+
 Frame-wise pitch uses pYIN (Mauch & Dixon 2014, ``librosa.pyin``): a clip's median f0 over voiced
 frames, its drift (the standard deviation, in cents, of the voiced frames around that median: a glide
 or a second note shows here) and its voiced fraction.
@@ -29,8 +39,14 @@ References:
     Zhou et al. (2018), Activation Maximization Generative Adversarial Nets (AM score).
     Binkowski et al. (2018), Demystifying MMD GANs (KID).  Kynkaanniemi et al. (2019), Improved Precision and Recall.
     Mauch & Dixon (2014), pYIN.  Miller (1955), the bias of the plug-in entropy.  Efron & Tibshirani (1993).
+    Le Roux, Wisdom, Erdogan & Hershey (2019), SDR - half-baked or well done?  Gray & Markel (1976), Distance
+    measures for speech processing.  ITU-T P.862 (2001); Rix, Beerends, Hollier & Hekstra (2001), PESQ.
+    Taal, Hendriks, Heusdens & Jensen (2011), An algorithm for intelligibility prediction of time-frequency
+    weighted noisy speech (STOI).
 """
 
+import importlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -275,3 +291,132 @@ def pitch_measures(f0, voiced, timbre, n_timbres: int = 4, n_boot: int = 200, se
             lambda t: entropy_miller_madow(t, n_timbres), np.asarray(timbre), bias_correct=True, **b
         ),
     }
+
+
+def mean_difference(a, b, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Interval:
+    """mean(a - b) of a measure on the same clips under methods A and B, (n,) each, with its paired bootstrap
+    interval (the clips resampled together, so the spread between clips cancels)."""
+    return bootstrap_ci(lambda x, y: np.mean(x - y), a, b, paired=True, n_boot=n_boot, seed=seed, level=level)
+
+
+# --------------------------------------------------------------------------- speech: an estimate against its reference
+
+
+def _clips(estimate, reference) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float64 (B, L); (B, 1, L), (B, L) and (L,) accepted; refuses other shapes, NaN and silent references."""
+    s_hat, s = to_numpy(estimate), to_numpy(reference)
+    if s_hat.shape != s.shape:
+        raise ValueError(f"estimate {s_hat.shape} and reference {s.shape} must have the same shape")
+    s_hat, s = s_hat.reshape(-1, s.shape[-1]), s.reshape(-1, s.shape[-1])  # (B, L)
+    for name, x in (("estimate", s_hat), ("reference", s)):
+        if not np.isfinite(x).all():
+            raise ValueError(f"the {name} holds NaN or inf (clips {np.flatnonzero(~np.isfinite(x).all(-1)).tolist()})")
+    silent = np.flatnonzero(~np.abs(s).any(-1))
+    if silent.size:
+        raise ValueError(f"reference clips {silent.tolist()} are silent (all zeros): nothing to measure against")
+    return s_hat, s
+
+
+def si_sdr(estimate, reference, zero_mean: bool = True) -> np.ndarray:
+    """Scale-invariant signal-to-distortion ratio in dB, per clip (Le Roux et al. 2019, Eqs. 4-5).
+
+    The reference s is scaled to best fit the estimate s_hat (the projection of s_hat on s), and what is left
+    is the distortion: a = <s_hat, s> / |s|^2,  SI-SDR = 10 log10(|a s|^2 / |s_hat - a s|^2). Scaling s_hat
+    does not change it; for s_hat = s + e with e orthogonal to s and |e|^2 = r |s|^2 it is 10 log10(1 / r).
+    Args:
+        estimate, reference: (B, 1, L), (B, L) or (L,).  zero_mean: remove each clip's mean first (the paper does).
+    Returns:
+        (B,) float64 dB (+inf for a perfect estimate).
+    """
+    s_hat, s = _clips(estimate, reference)
+    if zero_mean:
+        s_hat, s = s_hat - s_hat.mean(-1, keepdims=True), s - s.mean(-1, keepdims=True)
+    a = (s_hat * s).sum(-1, keepdims=True) / (s * s).sum(-1, keepdims=True)  # (B, 1): optimal scale, Eq. (4)
+    target, distortion = a * s, s_hat - a * s
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10((target**2).sum(-1) / (distortion**2).sum(-1))
+
+
+def log_spectral_distance(estimate, reference, sr: int, frame_s: float = 0.064, floor: float = 1e-10) -> np.ndarray:
+    """Log-spectral distance in dB per clip: the RMS over frequencies of the difference of the two power spectra
+    in dB, averaged over frames (Gray & Markel 1976; the form used for vocoders and bandwidth extension):
+
+        LSD = (1 / T) sum_t sqrt((1 / F) sum_f (10 log10 P_s(f, t) - 10 log10 P_s_hat(f, t))^2)
+
+    P = |STFT|^2 with a Hann window of ``frame_s`` seconds (512 samples at 8 kHz), hop a quarter of it,
+    frames centred; powers floored at ``floor`` (-100 dB) so silence stays finite. An estimate g s (a gain g)
+    has LSD |20 log10 g|. Args: estimate, reference (B, 1, L), (B, L) or (L,). Returns (B,) float64 dB.
+    """
+    import librosa
+
+    s_hat, s = _clips(estimate, reference)
+    n_fft = int(round(frame_s * sr))
+    power = [np.abs(librosa.stft(x, n_fft=n_fft, hop_length=n_fft // 4, window="hann")) ** 2 for x in (s_hat, s)]
+    db_hat, db = (10 * np.log10(np.maximum(p, floor)) for p in power)  # (B, F, frames)
+    return np.sqrt(((db - db_hat) ** 2).mean(axis=1)).mean(axis=-1)
+
+
+def _require(module: str):
+    """Import an optional measure's package, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(f"this measure needs the {module} package: pip install {module}") from e
+
+
+PESQ_MIN_SECONDS = 0.25  # the P.862 code refuses shorter buffers
+
+
+def pesq_nb(estimate, reference, sr: int = 8000) -> np.ndarray:
+    """Narrow-band PESQ (ITU-T P.862, Rix et al. 2001) per clip, as MOS-LQO (the P.862.1 mapping, 1.0 .. 4.5),
+    by the ``pesq`` package (``pip install pesq``).
+
+    PESQ is an utterance measure (P.862 asks for 8-20 s): the P.862 code refuses clips under 0.25 s, and its
+    voice activity detector finds no utterance in single FSDD digits under about 0.2 s, even padded; padding
+    with silence also moves the score. So short clips are refused here, not padded: concatenate short clips
+    into longer utterances first (``benchmarks/speech_quality.py`` joins groups of clips). Silent estimates or
+    references, NaN, and rates other than 8000 or 16000 Hz (16 kHz audio is then scored narrow-band) are refused.
+    Args: estimate, reference (B, 1, L), (B, L) or (L,).  Returns: (B,) float64.
+    """
+    pesq = _require("pesq")
+    if sr not in (8000, 16000):
+        raise ValueError(f"PESQ takes 8000 or 16000 Hz, not {sr}: resample first (librosa.resample)")
+    s_hat, s = _clips(estimate, reference)
+    silent = np.flatnonzero(~np.abs(s_hat).any(-1))
+    if silent.size:
+        raise ValueError(f"estimate clips {silent.tolist()} are silent (all zeros): PESQ is undefined for them")
+    if s.shape[-1] < PESQ_MIN_SECONDS * sr:
+        raise ValueError(f"PESQ needs clips of at least {PESQ_MIN_SECONDS} s, got {s.shape[-1] / sr:.3f} s: "
+                         "concatenate short clips into longer utterances first")  # fmt: skip
+    scores = np.empty(len(s))
+    for i in range(len(s)):
+        try:
+            scores[i] = pesq.pesq(sr, s[i], s_hat[i], "nb")
+        except pesq.PesqError as e:  # e.g. no utterance found by its voice activity detector
+            raise ValueError(f"PESQ refused clip {i}: {e}") from e
+    return scores
+
+
+def stoi(estimate, reference, sr: int, extended: bool = False) -> np.ndarray:
+    """Short-time objective intelligibility (Taal et al. 2011) per clip, 0 .. 1, by ``pystoi`` (``pip install pystoi``).
+
+    STOI resamples to 10 kHz, drops the frames more than 40 dB below the reference's loudest, and correlates
+    one-third-octave envelopes over segments of 30 frames (384 ms): a clip with fewer than 30 frames of speech
+    left (about 0.4 s) is refused, not scored (``pystoi`` itself would return 1e-5 with a warning). Concatenate
+    short clips into longer ones first (``benchmarks/speech_quality.py`` joins groups of clips).
+    ``extended``: ESTOI (Jensen & Taal 2016). Args: estimate, reference (B, 1, L), (B, L) or (L,). Returns (B,).
+    """
+    pystoi = _require("pystoi")
+    s_hat, s = _clips(estimate, reference)
+    scores = np.empty(len(s))
+    for i in range(len(s)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scores[i] = pystoi.stoi(s[i], s_hat[i], sr, extended=extended)
+        if any("Not enough STFT frames" in str(w.message) for w in caught):
+            seconds = s.shape[-1] / sr
+            raise ValueError(
+                f"STOI needs at least 30 frames (about 0.4 s) of speech within 40 dB of the loudest frame; "
+                f"clip {i} ({seconds:.2f} s) has fewer: concatenate short clips first"
+            )
+    return scores
