@@ -1,27 +1,23 @@
 """Settings for every pytest run, set before any notebook kernel starts.
 
-Kernels started by nbval inherit this process's environment, so this is where
-quick mode is switched on (``AUDIODIFF_QUICK=1``; set it to 0 yourself for a full run).
+Kernels started by nbval inherit this process's environment, so this is where it is set, by
+``audiodiff_minimal.utils.notebook_environment`` (as for the site build and benchmarks/chapter_times.py): quick
+mode is switched on (``AUDIODIFF_QUICK=1``; set it to 0 yourself for a full run).
 """
 
 import os
-import tempfile
-from pathlib import Path
 
-os.environ.setdefault("AUDIODIFF_QUICK", "1")
-_cache = Path(tempfile.gettempdir()) / "audiodiff-minimal-cache"
-os.environ.setdefault("NUMBA_CACHE_DIR", str(_cache / "numba"))  # librosa's numba needs a writable cache
-os.environ.setdefault("MPLCONFIGDIR", str(_cache / "matplotlib"))
-os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures inside kernels
-os.environ.setdefault("PYTHONHASHSEED", "0")
-# OpenMP threads that spin while waiting slow torch down badly when other processes share the cores.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# pytest-xdist runs one worker per core (pyproject.toml): give each worker, and the kernels it starts, its
-# share of the cores rather than letting every worker's torch use all of them.
-if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
-    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
-    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
-    os.environ.setdefault("MKL_NUM_THREADS", str(_share))
+# Importing the package first sets OMP_WAIT_POLICY=PASSIVE before torch starts its OpenMP runtime.
+from audiodiff_minimal.utils import notebook_environment
+
+# pytest-xdist runs one worker per core (pyproject.toml): each worker, and the kernels it starts, gets its share
+# of the cores rather than every worker's torch using all of them (a thread count set by whoever runs pytest wins).
+_workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"]) if "PYTEST_XDIST_WORKER_COUNT" in os.environ else None
+notebook_environment(jobs=_workers, environ=os.environ)  # quick mode unless AUDIODIFF_QUICK is set
+if _workers is not None:  # torch read the thread count when it was imported, before the share was set
+    import torch  # imported by utils above, after the package set OMP_WAIT_POLICY (an import above would precede it)
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def pytest_collection_modifyitems(config, items):

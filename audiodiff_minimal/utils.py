@@ -8,6 +8,9 @@ and the pytest run sets ``AUDIODIFF_QUICK=1`` before any kernel starts.
 import math
 import os
 import random
+import tempfile
+from collections.abc import MutableMapping
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -63,3 +66,40 @@ def cosine_decay(progress: float, min_frac: float) -> float:
     The learning-rate factor of every training run (``train.lr_at``, ``models.linear.train_linear_eps``).
     """
     return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+def notebook_environment(
+    quick: bool | None = None, jobs: int | None = None, environ: MutableMapping[str, str] | None = None
+) -> MutableMapping[str, str]:
+    """The environment of the kernels that execute the notebooks: nbval's (``conftest.py``), the site build's
+    (``site/``) and the timing benchmark's (``benchmarks/chapter_times.py``), written once.
+
+    ``quick``: True or False sets ``AUDIODIFF_QUICK`` to 1 or 0; None keeps the value ``environ`` has (1 if unset).
+    ``jobs``: how many kernels run at the same time; each gets its share of the cores, ``cpu_count // jobs``
+    (at least 1), as ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``; None leaves the thread counts alone.
+    ``environ``: the mapping to fill in, changed in place and returned; None: a copy of ``os.environ``. Pass
+    ``os.environ`` itself where this process starts the kernels (they inherit it), before torch is imported.
+    A value already set is kept (a reader's own ``OMP_NUM_THREADS=1`` wins), except ``MPLBACKEND``, which is
+    removed (an inherited Agg backend hides every figure inside a kernel). Also set: writable caches for numba
+    (librosa) and matplotlib in the temporary folder, ``PYTHONHASHSEED=0``, ``OMP_WAIT_POLICY=PASSIVE`` (spinning
+    OpenMP threads slow torch down many times on a shared CPU), and no debugger warning at kernel start.
+    """
+    env = dict(os.environ) if environ is None else environ
+    if quick is not None:
+        env[QUICK_ENV] = "1" if quick else "0"
+    cache = Path(tempfile.gettempdir()) / "audiodiff-minimal-cache"
+    defaults = {
+        QUICK_ENV: "1",
+        "NUMBA_CACHE_DIR": str(cache / "numba"),
+        "MPLCONFIGDIR": str(cache / "matplotlib"),
+        "PYTHONHASHSEED": "0",
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    if jobs is not None:
+        share = str(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+        defaults.update(OMP_NUM_THREADS=share, MKL_NUM_THREADS=share)
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    env.pop("MPLBACKEND", None)
+    return env

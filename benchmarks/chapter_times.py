@@ -5,16 +5,21 @@ notebook's folder, as "Run All" does; full mode by default (``AUDIODIFF_QUICK=0`
 mode with ``--quick`` (what the test suite runs). A notebook that runs past ``--timeout`` seconds is stopped
 (its kernel interrupted) and counted as failed, with the cells it finished. Prints one markdown table:
 
-    | notebook | mode | seconds | cells | result | slowest cell |
+    | notebook | mode | seconds | CPU seconds | cells | result | slowest cell | load avg start-end |
 
     python benchmarks/chapter_times.py                                   # every chapter, full mode
     python benchmarks/chapter_times.py notebooks/04_unet_on_gpu.ipynb --timeout 900
     python benchmarks/chapter_times.py --quick --solutions               # chapters and solutions, quick mode
     python benchmarks/chapter_times.py --json runs/chapter_times.json    # also every cell's time
 
-The kernel is driven with ``jupyter_client`` (what nbval uses), so no extra package is needed. Times are wall
-clock on whatever else the machine is doing: the footer prints the load average (``os.getloadavg``, 1 minute)
-at the start and the end of each notebook; compare it with the number of cores before quoting a time.
+The kernel is driven with ``jupyter_client`` (what nbval uses), so no extra package is needed; its environment is
+``audiodiff_minimal.utils.notebook_environment`` (as for nbval and the site build). "seconds" is wall clock, on
+whatever else the machine is doing: the table gives the load average (``os.getloadavg``, 1 minute) at the start
+and the end of each notebook, to compare with the number of cores before quoting a time. "CPU seconds" is the
+kernel's own user + system time for the cells (``os.times`` in the kernel, its finished child processes included,
+e.g. torchrun's): the work done, which other programs on the machine barely change. On a quiet machine with
+n cores, wall time is at least CPU seconds / n; run with ``OMP_NUM_THREADS=1`` to measure the work without
+threads spinning (``OMP_NUM_THREADS=1 python benchmarks/chapter_times.py notebooks/06_*.ipynb``).
 Tags are honoured as by nbclient: ``skip-execution`` is not run, ``raises-exception`` may raise.
 """
 
@@ -24,24 +29,25 @@ import os
 import platform
 import queue
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
+from audiodiff_minimal.utils import notebook_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def kernel_env(quick: bool) -> dict:
-    """The environment a reader's kernel would get, plus writable caches (as conftest.py sets for the tests)."""
-    cache = Path(tempfile.gettempdir()) / "audiodiff-minimal-cache"
-    env = dict(os.environ, AUDIODIFF_QUICK="1" if quick else "0", PYTHONHASHSEED="0")
-    env.setdefault("NUMBA_CACHE_DIR", str(cache / "numba"))
-    env.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
-    env.pop("MPLBACKEND", None)
-    return env
+def kernel_cpu_seconds(kc) -> float | None:
+    """CPU seconds (user + system) the kernel and its finished child processes have used so far; None if unknown."""
+    expr = "sum(__import__('os').times()[:4])"  # user, system, children's user, children's system
+    try:
+        reply = kc.execute_interactive("", silent=True, user_expressions={"cpu": expr}, timeout=30)
+        return float(reply["content"]["user_expressions"]["cpu"]["data"]["text/plain"])
+    except Exception:  # noqa: BLE001 (a kernel that died or hangs: the time is unknown, not the run a failure)
+        return None
 
 
 def run_cell(kc, source: str, timeout: float) -> tuple[str | None, bool]:
@@ -71,9 +77,10 @@ def time_notebook(path: Path, quick: bool, timeout: float, cell_timeout: float) 
     nb = nbformat.read(path, as_version=4)
     cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     load_start, start = os.getloadavg()[0], time.monotonic()
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent), env=kernel_env(quick),
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent), env=notebook_environment(quick),
                               extra_arguments=[], startup_timeout=120)  # fmt: skip
     times, error, timed_out = [], None, False
+    cpu_start, cpu_end = kernel_cpu_seconds(kc), None
     try:
         for index, cell in cells:
             tags = set(cell.metadata.get("tags", []))
@@ -92,6 +99,7 @@ def time_notebook(path: Path, quick: bool, timeout: float, cell_timeout: float) 
             if err and "raises-exception" not in tags:
                 error = f"cell {index}: {err}"
                 break
+        cpu_end = kernel_cpu_seconds(kc) if cpu_start is not None else None
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -100,6 +108,7 @@ def time_notebook(path: Path, quick: bool, timeout: float, cell_timeout: float) 
         "notebook": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
         "mode": "quick" if quick else "full",
         "seconds": round(time.monotonic() - start, 1),
+        "cpu_seconds": round(cpu_end - cpu_start, 1) if cpu_start is not None and cpu_end is not None else None,
         "cells_run": len(times) - (1 if error else 0),
         "cells": len(cells),
         "result": "fail" if error else "pass",
@@ -112,13 +121,16 @@ def time_notebook(path: Path, quick: bool, timeout: float, cell_timeout: float) 
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| notebook | mode | seconds | cells | result | slowest cell | load avg start-end |", "|" + "---|" * 7]
+    head = "| notebook | mode | seconds | CPU seconds | cells | result | slowest cell | load avg start-end |"
+    lines = [head, "|" + "---|" * 8]
     for r in rows:
         s = r["slowest"]
         slow = f"[{s['cell']}] {s['seconds']:.0f} s `{s['first_line']}`" if s else ""
         result = r["result"] if r["result"] == "pass" else f"fail: {r['error']}"
-        lines.append(f"| {Path(r['notebook']).name} | {r['mode']} | {r['seconds']:.0f} | {r['cells_run']}/{r['cells']} "
-                     f"| {result} | {slow} | {r['load_start']:.1f}-{r['load_end']:.1f} |")  # fmt: skip
+        cpu = "?" if r["cpu_seconds"] is None else f"{r['cpu_seconds']:.0f}"
+        lines.append(f"| {Path(r['notebook']).name} | {r['mode']} | {r['seconds']:.0f} | {cpu} "
+                     f"| {r['cells_run']}/{r['cells']} | {result} | {slow} "
+                     f"| {r['load_start']:.1f}-{r['load_end']:.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 

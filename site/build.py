@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from audiodiff_minimal.utils import notebook_environment
+
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
 
@@ -26,14 +28,10 @@ def output_dir(full: bool = False) -> Path:
 
 def build(full: bool = False, jobs: int | None = None, extra: list[str] | None = None) -> Path:
     """Run sphinx-build; `jobs` notebooks execute at a time (default: one per core), each kernel with its share
-    of the cores' threads (as pytest-xdist's workers get theirs in conftest.py)."""
+    of the cores' threads (as pytest-xdist's workers get theirs in conftest.py): `notebook_environment`."""
     mode = "full" if full else "quick"
-    cores = os.cpu_count() or 1
-    jobs = jobs or cores
-    env = dict(os.environ, AUDIODIFF_QUICK="0" if full else "1")
-    share = str(max(1, cores // jobs))
-    env.setdefault("OMP_NUM_THREADS", share)
-    env.setdefault("MKL_NUM_THREADS", share)
+    jobs = jobs or os.cpu_count() or 1
+    env = notebook_environment(quick=not full, jobs=jobs)
     out = output_dir(full)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-j", str(jobs), "-c", str(SITE)]
     cmd += ["-d", str(SITE / "_build" / mode / "doctrees"), *(extra or []), str(ROOT), str(out)]

@@ -11,22 +11,16 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from audiodiff_minimal.utils import notebook_environment
 
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
 
 # ---- the environment of the kernels that execute the notebooks (as conftest.py sets it for nbval) ----
-os.environ.setdefault("AUDIODIFF_QUICK", "1")
+notebook_environment(environ=os.environ)  # quick mode unless AUDIODIFF_QUICK is set (build.py sets it)
 MODE = "quick" if os.environ["AUDIODIFF_QUICK"] != "0" else "full"
-_tmp = Path(tempfile.gettempdir()) / "audiodiff-minimal-cache"
-os.environ.setdefault("NUMBA_CACHE_DIR", str(_tmp / "numba"))  # librosa's numba needs a writable cache
-os.environ.setdefault("MPLCONFIGDIR", str(_tmp / "matplotlib"))
-os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures inside kernels
-os.environ.setdefault("PYTHONHASHSEED", "0")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # a debugger warning on kernel start, not ours
 
 # ---- the executions' cache: one per mode; emptied when the package or a shipped checkpoint changes ----
 # jupyter-cache keys an execution on the notebook's code alone, so a change to audiodiff_minimal/ would
