@@ -50,7 +50,10 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a U-Net on toy notes or a folder of WAV files", formatter_class=fmt)
     p.add_argument("--config", choices=sorted(TRAIN_PRESETS), default="laptop", help="*_cond: class-conditional")
-    p.add_argument("--data", default="toy", help="'toy' or a folder of WAV files")
+    p.add_argument("--data", default="toy", help="'toy' or a folder of WAV files (with --task: the FSDD recordings)")
+    p.add_argument("--task", choices=("vocoder", "enhancer"), default=None,
+                   help="chapter 10: train the speech vocoder or enhancer on the FSDD training split of --data "
+                        "(--config quick, laptop or gpu picks the size)")  # fmt: skip
     p.add_argument("--out", required=True, help="run folder for checkpoints and logs, e.g. runs/NAME")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--steps", type=int, default=None, help="total optimizer steps (default: the config's)")
@@ -119,13 +122,35 @@ def positive(value: int, flag: str) -> int:
 # --------------------------------------------------------------------------- the commands
 
 
+def train_configs(args):
+    """The (UNetConfig, TrainConfig) of ``--config`` (and ``--task``: the speech twin of that size)."""
+    from .models.unet1d import UNET_PRESETS
+    from .train import TRAIN_PRESETS
+
+    if not args.task:
+        return UNET_PRESETS[args.config], TRAIN_PRESETS[args.config]
+    if args.config not in ("quick", "laptop", "gpu"):
+        raise UsageError(f"--task {args.task}: --config must be quick, laptop or gpu, not {args.config}")
+    if args.data == "toy":
+        raise UsageError(f"--task {args.task}: --data must be the folder of FSDD recordings "
+                         "(audiodiff_minimal.fsdd.download_fsdd() fetches it)")  # fmt: skip
+    from .speech import TASKS, fsdd_index, split
+
+    try:
+        train_files = split(fsdd_index(args.data), "train")
+    except (ValueError, FileNotFoundError) as err:
+        raise UsageError(f"--data {args.data}: {str(err).splitlines()[0]}") from None
+    if not train_files:
+        raise UsageError(f"--data {args.data}: no recordings of the training split (speech.TRAIN_RULE)")
+    return replace(UNET_PRESETS[args.config], cond_channels=TASKS[args.task]), TRAIN_PRESETS[args.config]
+
+
 def train_cmd(args) -> None:
     """``train``: check everything, join the process group (torchrun), train, leave the group."""
     from .distributed import cleanup, init_distributed
-    from .models.unet1d import UNET_PRESETS
-    from .train import TRAIN_PRESETS, train_unet
+    from .train import train_speech, train_unet
 
-    unet_config, config = UNET_PRESETS[args.config], TRAIN_PRESETS[args.config]
+    unet_config, config = train_configs(args)
     if args.steps is not None:
         config = replace(config, steps=positive(args.steps, "--steps"))
     if args.prediction is not None:
@@ -133,6 +158,7 @@ def train_cmd(args) -> None:
     device = check_device(args.device)
     if str(args.data) != "toy" and not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: no such folder; give 'toy' or a folder of WAV files")
+    data = f"fsdd-{args.task}" if args.task else str(args.data)  # what the checkpoint records
     out = Path(args.out)
     if (out / "config.json").is_file() or (out / ".saving").is_dir():
         if not args.resume:
@@ -144,8 +170,10 @@ def train_cmd(args) -> None:
             raise UsageError(f"--resume: {out} was trained with the model {record.model} and training config "
                              f"{saved_train}, not --config {args.config} ({unet_config}); pass the config it was "
                              "trained with")  # fmt: skip
-        if str(args.data) != record.data:
-            raise UsageError(f"--resume: {out} was trained on --data {record.data}, not {args.data}; "
+        if data != record.data:
+            name = lambda d: f"--task {d[5:]}" if d.startswith("fsdd-") else f"--data {d}"  # noqa: E731
+            was, now = name(record.data), (f"--task {args.task}" if args.task else str(args.data))
+            raise UsageError(f"--resume: {out} was trained on {was}, not {now}; "
                              "resume with the same data or train into another --out")  # fmt: skip
         if args.prediction is not None and args.prediction != record.prediction:
             raise UsageError(f"--resume: {out} learns prediction {record.prediction!r}, not --prediction "
@@ -158,7 +186,10 @@ def train_cmd(args) -> None:
     check_out_folder(out)
     d = init_distributed(str(device))
     try:
-        result = train_unet(unet_config, config, args.data, out, resume=args.resume, device=d.device, dist=d)
+        if args.task:
+            result = train_speech(args.task, unet_config, config, args.data, out, args.resume, d.device, d)
+        else:
+            result = train_unet(unet_config, config, args.data, out, resume=args.resume, device=d.device, dist=d)
         if d.is_main:
             tail = result.losses[-100:]
             print(f"step {result.step}: mean loss of the last {len(tail)} steps {sum(tail) / len(tail):.4f}, "

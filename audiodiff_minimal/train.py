@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from . import speech
 from .checkpoint import (
     CheckpointError,
     Record,
@@ -62,7 +63,7 @@ from .schedules import make_schedule
 from .utils import cosine_decay, get_device
 
 __all__ = ["TRAIN_PRESETS", "Stop", "TrainConfig", "TrainResult", "TrainState", "train", "train_classifier",
-           "train_unet", "train_wavenet"]  # fmt: skip
+           "train_speech", "train_unet", "train_wavenet"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -409,7 +410,7 @@ class TrainResult:
 
 def _saved_train_config(record: Record, out: Path) -> TrainConfig:
     try:
-        return TrainConfig(**record.train)
+        return TrainConfig(**{k: v for k, v in record.train.items() if k != "speech"})  # "speech": train_speech
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{out / 'config.json'}: the training config is not a TrainConfig: {err}") from err
 
@@ -421,6 +422,83 @@ def _where_saved(out: Path | None) -> str:
     if not (out / "config.json").is_file():
         return f"no checkpoint was written to {out}"
     return f"the last good checkpoint, step {read_record(out).step}, is kept in {out}"
+
+
+def _open_unet_run(unet_config: UNetConfig, config: TrainConfig, data: str, out, resume: bool, d: Dist):
+    """Check the run against the processes and against the checkpoint already in ``out``.
+
+    Returns (out as a Path or None, the saved Record or None, the TrainConfig to use: a resumed run keeps its saved
+    one, except ``steps``). ``data`` is the name the Record stores (a folder, "toy", "fsdd-vocoder").
+    """
+    if config.batch_size % d.world_size:
+        raise ValueError(f"batch_size {config.batch_size} (the global batch) must be divisible by the "
+                         f"{d.world_size} processes")  # fmt: skip
+    out = Path(out) if out is not None else None
+    record = read_record(out) if out is not None and (out / "config.json").is_file() else None
+    if record is not None and not resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True (--resume) or choose another out")
+    if record is not None:
+        try:
+            saved = UNetConfig(**record.model) if record.kind == "unet" else record.model
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{out / 'config.json'}: the model config does not build a UNetConfig: {err}"
+            ) from err
+        if saved != unet_config:
+            raise ValueError(f"checkpoint {out} holds a UNet1D with {saved}, but this run asks for {unet_config}")
+        if data != record.data:
+            raise ValueError(f"checkpoint {out} was trained on data={record.data}, not {data}; resume with that data")
+        config = replace(_saved_train_config(record, out), steps=config.steps)
+    return out, record, config
+
+
+def _unet_state(unet_config: UNetConfig, config: TrainConfig, out, record, resume: bool, d: Dist):
+    """The seeded U-Net and its :class:`TrainState` (AdamW, EMA, generators "data", "noise", "label"), loaded from
+    the checkpoint ``record`` in ``out`` if there is one. Returns (model on ``d.device``, state)."""
+    torch.manual_seed(config.seed)  # the initial weights and dropout
+    model = UNet1D(unet_config).to(d.device)
+    g = {name: torch.Generator().manual_seed(config.seed + i) for i, name in enumerate(("data", "noise", "label"))}
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    state = TrainState(opt, copy.deepcopy(model).requires_grad_(False).eval(), g)
+    if record is not None:
+        model.load_state_dict(read_weights(out, record, ema=False))
+        ema_weights = read_weights(out, record, ema=True)  # checked too, though the state holds the EMA
+        state.load_state_dict({"ema": ema_weights} | read_state(out), out / "optimizer.pt")  # format 1: no "ema"
+    elif resume and d.is_main:
+        print(f"{out}: no checkpoint yet, starting from step 0")
+    return model, state
+
+
+def _unet_saver(out: Path, model, unet_config: UNetConfig, config: TrainConfig, schedule, data: str, extra=None):
+    """``save(state)``: the EMA and raw weights, the state and the loss log into ``out`` (atomic); ``extra`` is
+    merged into the Record's training dict (the speech task's settings)."""
+
+    def save(state):
+        train = asdict(config) | (extra or {})
+        record = Record("unet", state.step, config.sr, config.length, asdict(unet_config), train, config.prediction,
+                        schedule.to_dict(), data, state.wall_time_s)  # fmt: skip
+        log = {"step": list(range(1, len(state.losses) + 1)), "loss": state.losses}
+        weights = {"model": state.ema.state_dict(), "model_raw": model.state_dict()}
+        save_checkpoint(out, record, weights, state.state_dict(), log)
+
+    return save
+
+
+def _run_unet(model, loss, batches, state: TrainState, config: TrainConfig, d: Dist, out, save, until, progress):
+    """:func:`train` with the run's settings; a diverged run says what is on disk. Returns a :class:`TrainResult`."""
+    if d.world_size > 1:
+        print(f"rank {d.rank} of {d.world_size} on {d.device}: {config.batch_size // d.world_size} of the "
+              f"{config.batch_size} clips of every global batch", flush=True)  # fmt: skip
+    step0, wall0 = state.step, state.wall_time_s
+    try:
+        train(model, loss, batches, Stop(steps=config.steps, until=until), state, lr=config.lr, warmup=config.warmup,
+              min_lr_frac=config.min_lr_frac, grad_clip=config.grad_clip, ema_decay=config.ema_decay, dist=d,
+              bf16=config.bf16, compile=config.compile, save=save if out is not None else None,
+              save_every=config.save_every, progress=progress)  # fmt: skip
+    except FloatingPointError as err:
+        raise FloatingPointError(f"{err}; {_where_saved(out)}") from err
+    speed = (state.step - step0) * config.batch_size / max(state.wall_time_s - wall0, 1e-9)
+    return TrainResult(model, state.ema, state.losses, state.step, speed, out)
 
 
 def train_unet(
@@ -451,42 +529,18 @@ def train_unet(
     """
     d = dist or Dist(0, 1, get_device(str(device) if device is not None else None))
     device = d.device
-    if config.batch_size % d.world_size:
-        raise ValueError(f"batch_size {config.batch_size} (the global batch) must be divisible by the "
-                         f"{d.world_size} processes")  # fmt: skip
-    out = Path(out) if out is not None else None
-    record = read_record(out) if out is not None and (out / "config.json").is_file() else None
-    if record is not None and not resume:
-        raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True (--resume) or choose another out")
-    if record is not None:
-        try:
-            saved = UNetConfig(**record.model) if record.kind == "unet" else record.model
-        except (TypeError, ValueError) as err:
-            raise CheckpointError(
-                f"{out / 'config.json'}: the model config does not build a UNetConfig: {err}"
-            ) from err
-        if saved != unet_config:
-            raise ValueError(f"checkpoint {out} holds a UNet1D with {saved}, but this run asks for {unet_config}")
-        if str(data) != record.data:
-            raise ValueError(f"checkpoint {out} was trained on data={record.data}, not {data}; resume with that data")
-        config = replace(_saved_train_config(record, out), steps=config.steps)
+    out, record, config = _open_unet_run(unet_config, config, str(data), out, resume, d)
     conditional = unet_config.num_classes > 0
     if conditional and unet_config.num_classes < NUM_NOTE_CLASSES:
         raise ValueError(f"UNetConfig(num_classes={unet_config.num_classes}) is too small for the "
                          f"{NUM_NOTE_CLASSES} toy-note classes; use num_classes={NUM_NOTE_CLASSES}")  # fmt: skip
     if config.cond_dropout > 0 and not conditional:
         raise ValueError(f"cond_dropout={config.cond_dropout} needs a class-conditional UNetConfig (num_classes > 0)")
-    torch.manual_seed(config.seed)  # the initial weights and dropout
-    model = UNet1D(unet_config).to(device)
-    g = {name: torch.Generator().manual_seed(config.seed + i) for i, name in enumerate(("data", "noise", "label"))}
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    state = TrainState(opt, copy.deepcopy(model).requires_grad_(False).eval(), g)
-    if record is not None:
-        model.load_state_dict(read_weights(out, record, ema=False))
-        ema_weights = read_weights(out, record, ema=True)  # checked too, though the state holds the EMA
-        state.load_state_dict({"ema": ema_weights} | read_state(out), out / "optimizer.pt")  # format 1: no "ema"
-    elif resume and d.is_main:
-        print(f"{out}: no checkpoint yet, starting from step 0")
+    if unet_config.cond_channels:
+        raise ValueError(f"UNetConfig(cond_channels={unet_config.cond_channels}) needs a conditioning signal: "
+                         "train it with train_speech (chapter 10)")  # fmt: skip
+    model, state = _unet_state(unet_config, config, out, record, resume, d)
+    g = state.generators
     schedule = make_schedule(config.schedule, config.T)
     draw = batch_source(data, config, g["data"], labels=conditional, verbose=d.is_main)
 
@@ -503,26 +557,62 @@ def train_unet(
             return flow_matching_loss(net, x0, config.T, g["noise"], labels, place=place)
         return diffusion_loss(net, x0, schedule, config.prediction, g["noise"], labels, place=place)
 
-    def save(state):
-        record = Record("unet", state.step, config.sr, config.length, asdict(unet_config), asdict(config),
-                        config.prediction, schedule.to_dict(), str(data), state.wall_time_s)  # fmt: skip
-        log = {"step": list(range(1, len(state.losses) + 1)), "loss": state.losses}
-        weights = {"model": state.ema.state_dict(), "model_raw": model.state_dict()}
-        save_checkpoint(out, record, weights, state.state_dict(), log)
+    save = _unet_saver(out, model, unet_config, config, schedule, str(data))
+    return _run_unet(model, loss, batches, state, config, d, out, save, until, progress)
 
-    if d.world_size > 1:
-        print(f"rank {d.rank} of {d.world_size} on {device}: {config.batch_size // d.world_size} of the "
-              f"{config.batch_size} clips of every global batch", flush=True)  # fmt: skip
-    step0, wall0 = state.step, state.wall_time_s
-    try:
-        train(model, loss, batches, Stop(steps=config.steps, until=until), state, lr=config.lr, warmup=config.warmup,
-              min_lr_frac=config.min_lr_frac, grad_clip=config.grad_clip, ema_decay=config.ema_decay, dist=d,
-              bf16=config.bf16, compile=config.compile, save=save if out is not None else None,
-              save_every=config.save_every, progress=progress)  # fmt: skip
-    except FloatingPointError as err:
-        raise FloatingPointError(f"{err}; {_where_saved(out)}") from err
-    speed = (state.step - step0) * config.batch_size / max(state.wall_time_s - wall0, 1e-9)
-    return TrainResult(model, state.ema, state.losses, state.step, speed, out)
+
+def train_speech(
+    task: str,
+    unet_config: UNetConfig,
+    config: TrainConfig,
+    data: str | Path,
+    out: str | Path | None = None,
+    resume: bool = False,
+    device: str | torch.device | None = None,
+    dist: Dist | None = None,
+    until: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train chapter 10's vocoder or speech enhancer: a U-Net with a conditioning input on real speech.
+
+    ``task="vocoder"``: x_0 is a clean crop, cond its upsampled log-mel (DiffWave, Kong et al. 2021; WaveGrad,
+    Chen et al. 2021). ``task="enhancer"``: cond is the same crop with noise mixed in (``speech.enhancer_batches``;
+    the clean speech as x_0 and the noisy as an input channel, as SR3 and CDiffuSE do). The loss is
+    ``losses.diffusion_loss`` of the net with its cond bound. Data: the FSDD training split of folder ``data``
+    (``speech.split``); the Record stores data="fsdd-<task>" and the task's settings in ``train["speech"]``
+    (``speech.task_settings``). Other arguments as :func:`train_unet`.
+    """
+    if task not in speech.TASKS:
+        raise ValueError(f"train_speech: task must be one of {speech.TASKS}, got {task!r}")
+    if unet_config.cond_channels != speech.TASKS[task] or unet_config.num_classes:
+        raise ValueError(f"the {task} needs UNetConfig(cond_channels={speech.TASKS[task]}, num_classes=0), got "
+                         f"{unet_config}; use UNET_PRESETS['speech_{task}']")  # fmt: skip
+    if config.prediction == "fm" or config.sr != speech.SR:
+        raise ValueError(f"train_speech: needs sr={speech.SR} and a diffusion prediction, got {config.sr}, "
+                         f"{config.prediction!r}")  # fmt: skip
+    d = dist or Dist(0, 1, get_device(str(device) if device is not None else None))
+    utterances = speech.split(speech.fsdd_index(data), "train")
+    settings = speech.task_settings(task, utterances)
+    out, record, config = _open_unet_run(unet_config, config, f"fsdd-{task}", out, resume, d)
+    if record is not None and record.train.get("speech") != settings:
+        raise ValueError(f"checkpoint {out} was trained with {record.train.get('speech')}, not {settings}")
+    model, state = _unet_state(unet_config, config, out, record, resume, d)
+    g = state.generators
+    schedule = make_schedule(config.schedule, config.T)
+    clips = speech.load_clips(utterances, config.sr)
+    if task == "vocoder":
+        draw = speech.vocoder_batches(clips, config.length, speech.MelConfig(), g["data"])
+    else:
+        draw = speech.enhancer_batches(clips, clips, config.length, g["data"], config.sr)
+
+    def loss(net, batch):  # this rank's shard of (x0, cond), on its device
+        place = lambda a: shard(a, d).to(d.device)  # noqa: E731
+        x0, cond = batch[0], place(batch[1])
+        return diffusion_loss(lambda x_t, t: net(x_t, t, None, cond), x0, schedule, config.prediction, g["noise"],
+                              place=place)  # fmt: skip
+
+    save = _unet_saver(out, model, unet_config, config, schedule, f"fsdd-{task}", {"speech": settings})
+    return _run_unet(model, loss, lambda: draw(config.batch_size), state, config, d, out, save, until, progress)
 
 
 def train_wavenet(

@@ -19,6 +19,11 @@ The table has ``num_classes + 1`` rows; the last row is the "null" label, which 
 label" (label dropout in training, the unconditional branch of classifier-free guidance,
 Ho & Salimans 2022). ``num_classes == 0`` builds no table: the unconditional net of chapter 04.
 
+Conditioning on a signal (chapter ``10``): with ``cond_channels > 0`` the net also takes cond (B, cond_channels, L),
+a signal aligned with the clip (a noisy recording for the speech enhancer, an upsampled log-mel spectrogram for
+the vocoder), concatenated to x_t on the channel axis before the stem, as SR3 (Saharia et al. 2022) concatenates
+its low-resolution image and WaveGrad / DiffWave (Chen et al. 2021; Kong et al. 2021) feed their mel.
+
 Audio needs a big receptive field (a 440 Hz period is 18 samples at 8 kHz, a note's
 envelope thousands), so we downsample early and by 4 and put the width at coarse levels,
 where it is cheap. Full-resolution layers stay thin: they dominate the run time.
@@ -27,6 +32,7 @@ References:
     Ronneberger et al. (2015), U-Net. Ho et al. (2020), DDPM, App. B (the diffusion U-Net).
     Dhariwal & Nichol (2021), Diffusion Models Beat GANs (scale-shift norm, AdaGN).
     Kong et al. (2021), DiffWave (raw-audio diffusion; a non-causal, non-autoregressive denoiser).
+    Saharia et al. (2022), SR3: Image Super-Resolution via Iterative Refinement (conditioning by concatenation).
 """
 
 import math
@@ -55,6 +61,7 @@ class UNetConfig:
     dropout: float = 0.0
     skips: bool = True  # False feeds zeros instead of the skip connections (an ablation; same shapes)
     num_classes: int = 0  # > 0: class-conditional, labels 0..num_classes-1 plus the null label num_classes
+    cond_channels: int = 0  # > 0: a conditioning signal (B, cond_channels, L) is concatenated to x_t (SR3)
 
     def __post_init__(self):
         # JSON gives lists back; keep tuples so that configs compare equal.
@@ -69,6 +76,8 @@ class UNetConfig:
             raise ValueError(f"UNetConfig: kernel={self.kernel} must be odd (same-length convolutions)")
         if self.num_classes < 0:
             raise ValueError(f"UNetConfig: num_classes={self.num_classes} must be >= 0 (0 means unconditional)")
+        if self.cond_channels < 0:
+            raise ValueError(f"UNetConfig: cond_channels={self.cond_channels} must be >= 0 (0 means no conditioning)")
 
     @property
     def channels(self) -> list[int]:
@@ -96,6 +105,11 @@ UNET_PRESETS = {
 UNET_PRESETS.update(
     {f"{name}_cond": replace(c, num_classes=NUM_NOTE_CLASSES) for name, c in list(UNET_PRESETS.items())}
 )
+# Speech (chapter 10): the vocoder sees a 64-band log-mel (speech.MelConfig), the enhancer the noisy clip.
+UNET_PRESETS.update(
+    {f"speech_{task}{suffix}": replace(UNET_PRESETS[size], cond_channels=n)
+     for task, n in (("vocoder", 64), ("enhancer", 1)) for size, suffix in (("laptop", ""), ("quick", "_quick"))}
+)  # fmt: skip
 
 
 def timestep_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
@@ -193,7 +207,7 @@ class UNet1D(nn.Module):
         self.time_mlp = nn.Sequential(nn.Linear(c.t_dim, c.t_dim), nn.SiLU(), nn.Linear(c.t_dim, c.t_dim))
         if c.num_classes > 0:  # row num_classes is the null label; unconditional nets get no table at all
             self.label_emb = nn.Embedding(c.num_classes + 1, c.t_dim)
-        self.stem = nn.Conv1d(1, ch[0], c.kernel, padding=c.kernel // 2)
+        self.stem = nn.Conv1d(1 + c.cond_channels, ch[0], c.kernel, padding=c.kernel // 2)  # sees [x_t, cond]
         self.enc = nn.ModuleList(nn.ModuleList(block(ch[i], ch[i]) for _ in range(c.n_res)) for i in range(len(ch)))
         self.downs = nn.ModuleList(Downsample(ch[i], ch[i + 1], f) for i, f in enumerate(c.down))
         self.mid1, self.mid2 = block(ch[-1], ch[-1]), block(ch[-1], ch[-1])
@@ -239,22 +253,41 @@ class UNet1D(nn.Module):
             raise ValueError(f"UNet1D labels must lie in 0..{n - 1} (or {n}, the null label), got {lo}..{hi}")
         return labels
 
-    def stages(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None):
+    def check_cond(self, cond: torch.Tensor | None, x_t: torch.Tensor) -> None:
+        """Raise a readable error unless ``cond`` is None for a net without conditioning, else (B, cond_channels, L)."""
+        n = self.config.cond_channels
+        if n == 0 and cond is not None:
+            raise ValueError("UNet1D was built without a conditioning input (cond_channels=0) but got cond; "
+                             "pass cond=None or build it with UNetConfig(cond_channels=...)")  # fmt: skip
+        if n > 0 and cond is None:
+            raise ValueError(f"UNet1D was built with cond_channels={n}: pass cond shaped (B, {n}, L) "
+                             "(the noisy clip, or the upsampled log-mel: speech.py)")  # fmt: skip
+        if cond is not None and cond.shape != (x_t.shape[0], n, x_t.shape[-1]):
+            want = (x_t.shape[0], n, x_t.shape[-1])
+            raise ValueError(f"UNet1D cond must be shaped {want} like x_t with {n} channels, got {tuple(cond.shape)}")
+
+    def stages(
+        self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None
+    ):
         """Run the network and yield (stage name, module, output) after every stage; the last is the output.
 
         Args:
             x_t: (B, 1, L) noisy audio, L divisible by ``config.total_down``.  t: (B,) steps (int or float).
             labels: (B,) int64 class labels in 0..num_classes-1, or the null label num_classes, or None
                 (unconditional nets: must be None; conditional nets: None means all null).
+            cond: (B, cond_channels, L) conditioning signal for nets with ``cond_channels > 0``, else None.
         """
         if x_t.dim() != 3 or x_t.shape[1] != 1:
             raise ValueError(f"UNet1D expects x_t shaped (B, 1, L), got {tuple(x_t.shape)}")
         self.check_length(x_t.shape[-1])
+        self.check_cond(cond, x_t)
         labels = self.check_labels(labels, x_t.shape[0])
         t = t.to(x_t.device).reshape(-1).expand(x_t.shape[0])
         emb = self.time_mlp(timestep_features(t, self.config.t_dim).to(x_t.dtype))  # (B, t_dim)
         if labels is not None:
             emb = emb + self.label_emb(labels.to(x_t.device)).to(emb.dtype)  # (B, t_dim): time + class
+        if cond is not None:
+            x_t = torch.cat([x_t, cond.to(x_t.dtype)], dim=1)  # (B, 1 + cond_channels, L), as SR3 does
         h = self.stem(x_t)  # (B, C_0, L)
         yield "stem", self.stem, h
         skips = []
@@ -283,12 +316,15 @@ class UNet1D(nn.Module):
                 yield f"dec{i}.res{j}", blk, h
         yield "head", self.head, self.head(h)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None, cond: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Predict eps (or x0, or v) for every sample of the clip at once: (B, 1, L), (B,) -> (B, 1, L).
 
-        ``labels`` (B,) int64 only for class-conditional nets (see :meth:`stages`).
+        ``labels`` (B,) int64 only for class-conditional nets; ``cond`` (B, cond_channels, L) only for nets with a
+        conditioning input (see :meth:`stages`).
         """
-        *_, (_, _, out) = self.stages(x_t, t, labels)
+        *_, (_, _, out) = self.stages(x_t, t, labels, cond)
         return out
 
 
@@ -308,7 +344,9 @@ def _conv_layers(module: nn.Module):
     return [(m.kernel_size[0], m.stride[0], 1) for m in module.modules() if isinstance(m, nn.Conv1d)]
 
 
-def trace_shapes(model: UNet1D, x_t: torch.Tensor, t: torch.Tensor, sr: int = 8000) -> list[dict]:
+def trace_shapes(
+    model: UNet1D, x_t: torch.Tensor, t: torch.Tensor, sr: int = 8000, cond: torch.Tensor | None = None
+) -> list[dict]:
     """Run one batch through ``model`` and describe every stage.
 
     The receptive field counts input samples that can reach one output sample of the stage
@@ -321,7 +359,7 @@ def trace_shapes(model: UNet1D, x_t: torch.Tensor, t: torch.Tensor, sr: int = 80
     """
     rows, rf, jump = [], 1.0, 1.0
     with torch.no_grad():
-        for name, module, h in model.stages(x_t, t):
+        for name, module, h in model.stages(x_t, t, cond=cond):
             for k, s, up in _conv_layers(module):
                 jump /= up
                 rf += (k - 1) * jump
