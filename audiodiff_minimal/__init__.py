@@ -9,7 +9,7 @@ imports only from layers below its own (``tests/test_layers.py`` enforces it, so
     5  train, registry, generate                  the loop; kind -> network; sampling a checkpoint
     4  models.*, checkpoint, distributed, metrics  networks; the checkpoint record (knows no model); DDP;
                                                 measures on a classifier's features (imports no network)
-    3  losses, samplers, guidance, evaluate, edm, flow  the math of training, sampling and measuring
+    3  losses, samplers, guidance, evaluate, edm, flow, classical  the math of training, sampling and measuring
                                                 (edm, flow: continuous time, chapter 09)
     2  forward, spectral, data, speech            q(x_t | x_0), spectra, audio to learn from (speech: FSDD, chapter 10)
     1  schedules, audio, fsdd                     noise schedules, WAV files, downloads
