@@ -1,9 +1,15 @@
-"""The command line: ``python -m audiodiff_minimal {train,sample} ...`` (chapters 04, 05, 06, 08; see the README).
+"""The command line: ``python -m audiodiff_minimal {train,sample,enhance,vocode} ...`` (chapters 04-10; see the README).
 
 train   trains a U-Net (chapter 04) on the toy notes or a folder of WAVs, with --resume; under
-        ``torchrun --nproc_per_node N`` the same command trains data-parallel (chapter 08).
+        ``torchrun --nproc_per_node N`` the same command trains data-parallel (chapter 08). With
+        ``--task vocoder|enhancer --data FSDD_FOLDER`` it trains chapter 10's speech models: the same
+        command, so the same checks, resume and torchrun apply (a separate subcommand would repeat them).
 sample  writes WAVs and a spectrogram grid from a checkpoint (chapter 05); without --checkpoint it
         uses the shipped notes_unet.
+enhance removes noise from a recording with the diffusion enhancer (chapter 10, fsdd_enhancer).
+vocode  resynthesises a recording from its log-mel spectrogram with the diffusion vocoder (fsdd_vocoder).
+        Both read any sample rate and channel count (converted as ``data.WavFolder`` does) and write
+        8 kHz mono 16-bit WAV, the models' rate, at the input's level.
 
 Every argument and the output folder are checked before any work starts. A mistake the user can fix
 prints one line (what went wrong, which file, what to do) and exits with status 2; a run that fails
@@ -75,6 +81,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="classifier-free guidance scale s (1 = plain conditional)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    for name, what, default in (("enhance", "remove noise from a recording (chapter 10)", "fsdd_enhancer"),
+                                ("vocode", "resynthesise a recording from its log-mel spectrogram (chapter 10)",
+                                 "fsdd_vocoder")):  # fmt: skip
+        p = sub.add_parser(name, help=what, formatter_class=fmt)
+        p.add_argument("input", help="a WAV, FLAC or OGG file (any sample rate and channel count)")
+        p.add_argument("--out", required=True, help="the output WAV file (8 kHz mono)")
+        p.add_argument("--checkpoint", default=default, help="a folder or a shipped name")
+        p.add_argument("--sampler", choices=sorted(SAMPLERS), default="dpm")
+        p.add_argument("--steps", type=int, default=20, help="network evaluations")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+        p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return top
 
 
@@ -258,10 +277,56 @@ def sample_cmd(args) -> list[Path]:
     return paths
 
 
+def check_out_file(out: str | Path) -> Path:
+    """Make sure the output file can be written (its folder is created), before any work is done."""
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder; give a file name such as {out / 'out.wav'}")
+    if out.suffix.lower() != ".wav":
+        raise UsageError(f"--out {out}: the output is a WAV file; give a name ending in .wav")
+    check_out_folder(out.parent)
+    return out
+
+
+def speech_cmd(args) -> Path:
+    """``enhance`` / ``vocode``: check everything, load and convert the input, run the model, write 8 kHz WAV."""
+    from .audio import load_wav, save_wav
+    from .generate import enhance, vocode
+    from .speech import RMS, SR, log_mel, normalize_rms
+
+    positive(args.steps, "--steps")
+    path = checkpoint_path(args.checkpoint)
+    record = read_record(path)
+    want = {"enhance": "fsdd-enhancer", "vocode": "fsdd-vocoder"}[args.command]
+    if record.kind != "unet" or record.data != want:
+        raise UsageError(f"--checkpoint {path}: holds a {record.kind} trained on {record.data!r}, not the "
+                         f"{args.command} model ({want}); train one with train --task {want[5:]}")  # fmt: skip
+    if args.steps > record.make_schedule().T:
+        raise UsageError(f"--steps {args.steps}: this checkpoint has T = {record.make_schedule().T}; use fewer")
+    out = check_out_file(args.out)
+    device = check_device(args.device)
+    x = torch.from_numpy(load_wav(args.input, sr=SR)[0])  # (L,), converted and checked, errors name the file
+    model, record = load_model(path, device)
+    start = time.perf_counter()
+    if args.command == "enhance":
+        y = enhance(model, record, x, args.sampler, args.steps, args.seed)
+    else:
+        gain = RMS / x.pow(2).mean().sqrt()  # the vocoder learned mels of clips at RMS 0.05
+        mel = log_mel(normalize_rms(x)[None])  # (1, n_mels, frames)
+        y = vocode(model, record, mel, len(x), args.sampler, args.steps, args.seed) / gain
+    seconds = time.perf_counter() - start
+    if not torch.isfinite(y).all():
+        raise FloatingPointError(f"{path}: the output is not finite; the checkpoint or the sampler is broken")
+    save_wav(out, y[0, 0], SR)
+    print(f"wrote {out} ({len(x) / SR:.2f} s at {SR} Hz; {path.name}, {args.sampler}, {args.steps} steps, "
+          f"{seconds:.1f} s)")  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the exit status (0 done, 1 the run failed, 2 bad input)."""
     args = parser().parse_args(argv)  # argparse itself exits with 2 on a malformed command line
-    command = {"train": train_cmd, "sample": sample_cmd}[args.command]
+    command = {"train": train_cmd, "sample": sample_cmd, "enhance": speech_cmd, "vocode": speech_cmd}[args.command]
     try:
         command(args)
     except USER_ERRORS + RUN_FAILURES + (OSError,) as err:

@@ -20,6 +20,7 @@ from .guidance import guided_model
 from .metrics import classifier_measures, frame_pitch, pitch_measures
 from .samplers import inpaint, sample
 from .samplers import progress as progress_bar
+from .speech import NOISY_RMS, MelConfig, mel_to_samples
 from .utils import to_numpy
 
 SAMPLER_LABELS = {"ddpm": "DDPM (ancestral)", "ddim": "DDIM (eta = 0)", "dpm": "DPM-Solver++(2M)",
@@ -68,6 +69,68 @@ def generate(
     schedule = record.make_schedule()
     x = sample(net, schedule, x_T, sampler, steps, record.prediction, clip_x0, g, progress, **kwargs)
     return x.cpu()
+
+
+def sample_with_cond(model, record: Record, cond: torch.Tensor, sampler: str = "dpm", steps: int = 20, seed: int = 0,
+                     progress: bool = False) -> torch.Tensor:  # fmt: skip
+    """Sample x_0 (B, 1, L) from a net with a conditioning input (chapter 10): the sampler sees
+    ``denoise(x_t, t)`` of ``model(x_t, t, None, cond)``; the start noise is drawn from a CPU generator (``seed``).
+
+    Args:
+        cond: (B, cond_channels, L) on any device, L a multiple of the U-Net's ``total_down``.
+    Returns:
+        (B, 1, L) float32 on the CPU, x0_hat clipped to [-1, 1] at every step.
+    """
+    device = next(model.parameters()).device
+    cond = cond.to(device)
+    g = torch.Generator().manual_seed(seed)
+    x_T = torch.randn((cond.shape[0], 1, cond.shape[-1]), generator=g).to(device)
+    net = lambda x_t, t: model(x_t, t, None, cond)  # noqa: E731
+    with torch.no_grad():
+        return sample(net, record.make_schedule(), x_T, sampler, steps, record.prediction, True, g, progress).cpu()
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad the last axis of ``x`` up to a multiple of ``multiple``."""
+    return torch.nn.functional.pad(x, (0, (-x.shape[-1]) % multiple))
+
+
+def enhance(model, record: Record, noisy, sampler: str = "dpm", steps: int = 20, seed: int = 0, rescale: bool = True,
+            progress: bool = False) -> torch.Tensor:  # fmt: skip
+    """Clean speech from noisy speech with the enhancer (``fsdd_enhancer``): x_0 ~ p(x_0 | noisy).
+
+    Args:
+        noisy: (L,), (B, L) or (B, 1, L) audio at 8 kHz, any length (zero-padded to a multiple of the U-Net's
+            total down factor for sampling, cut back after).
+        rescale: scale each clip to RMS ``speech.NOISY_RMS`` (0.0574, the median level of the training mixtures)
+            before and the result back by the same factor; False: the clips are at the training level already.
+    Returns:
+        (B, 1, L) float32 on the CPU.
+    """
+    noisy = torch.as_tensor(noisy, dtype=torch.float32)
+    noisy = noisy.reshape(-1, 1, noisy.shape[-1])  # (B, 1, L)
+    gain = NOISY_RMS / noisy.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8) if rescale else torch.ones(1)
+    cond = _pad_to(noisy * gain, model.config.total_down)
+    x0 = sample_with_cond(model, record, cond, sampler, steps, seed, progress)
+    return x0[..., : noisy.shape[-1]] / gain
+
+
+def vocode(model, record: Record, mel: torch.Tensor, length: int | None = None, sampler: str = "dpm",
+           steps: int = 20, seed: int = 0, progress: bool = False) -> torch.Tensor:  # fmt: skip
+    """Speech from a log-mel spectrogram with the vocoder (``fsdd_vocoder``): x_0 ~ p(x_0 | mel).
+
+    Args:
+        mel: (B, n_mels, frames) ``speech.log_mel`` of audio at RMS 0.05 (``speech.normalize_rms``), in the
+            checkpoint's ``speech.MelConfig``.  length: samples wanted (default (frames - 1) hop, the span
+            between the first and last frame centres).
+    Returns:
+        (B, 1, length) float32 on the CPU, at RMS about 0.05.
+    """
+    cfg = MelConfig(**record.train["speech"]["mel"])
+    length = length or (mel.shape[-1] - 1) * cfg.hop
+    padded = length + (-length) % model.config.total_down
+    x0 = sample_with_cond(model, record, mel_to_samples(mel, cfg.hop, padded), sampler, steps, seed, progress)
+    return x0[..., :length]
 
 
 def pitch_titles(x, sr: int) -> list[str]:

@@ -303,3 +303,22 @@ def enhancer_batches(clips: list, babble_pool: list, length: int, generator: tor
         return torch.stack(x0)[:, None], torch.stack(cond)[:, None]  # (B, 1, L) each
 
     return draw
+
+
+def digit_batches(clips: list, length: int, generator: torch.Generator):
+    """``draw(B) -> (x (B, 1, L), digit (B,) int64)``: random crops of :func:`load_clips`'s clips (the classifier)."""
+
+    def draw(B: int):
+        idx = torch.randint(len(clips), (B,), generator=generator)
+        x = torch.stack([random_crop(clips[int(i)][1], length, generator) for i in idx])[:, None]  # (B, 1, L)
+        return x, torch.tensor([clips[int(i)][0].digit for i in idx])
+
+    return draw
+
+
+def center_fit(x: torch.Tensor, length: int) -> torch.Tensor:
+    """``x`` (..., L_x) cut or zero-padded to ``length`` samples around its centre (the classifier's test input)."""
+    extra = x.shape[-1] - length
+    if extra >= 0:
+        return x[..., extra // 2 : extra // 2 + length]
+    return torch.nn.functional.pad(x, (-extra // 2, -extra - (-extra // 2)))

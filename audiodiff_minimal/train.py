@@ -667,9 +667,16 @@ def train_classifier(
     save_every: int = 250,
     progress: bool = True,
     label_smoothing: float = 0.1,
+    source: Callable | None = None,
+    data: str = "toy",
+    length: int = LENGTH,
 ) -> NoteClassifier:
     """Train the evaluation network (``models.classifier``) with :func:`train`: cross-entropy on fresh toy notes
     with noise and gain augmentation (``classifier.augment``), labels ``note_label(pitch, timbre)``.
+
+    Other data (chapter 10's spoken digits): ``source(generators) -> draw(B) -> (x (B, 1, length), labels (B,))``
+    draws from the run's generators {"data", "noise"} (so resume stays exact); ``data`` names it in the Record
+    (e.g. "fsdd-digits", with :func:`fsdd_digit_source`).
 
     AdamW without weight decay, 100 warm-up steps, cosine decay to lr / 10, grad clip 1, no EMA. Label smoothing
     (Szegedy et al. 2016) keeps p(y | x) away from exact 0 and 1, so the scores built on it (modified IS, AM) stay
@@ -683,6 +690,8 @@ def train_classifier(
         raise FileExistsError(f"{out} already holds a checkpoint; pass resume=True or choose another out")
     recipe = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "warmup": 100, "augment": "classifier.augment",
               "label_smoothing": label_smoothing}  # fmt: skip
+    if data != "toy":
+        recipe["data"] = data
     if record is not None and (record.kind != "classifier" or record.model != asdict(config)):
         raise ValueError(f"checkpoint {out} holds {record.kind} {record.model}, not the classifier {asdict(config)}")
     torch.manual_seed(seed)
@@ -693,18 +702,39 @@ def train_classifier(
         model.load_state_dict(read_weights(out, record))
         state.load_state_dict(read_state(out), out / "optimizer.pt")
 
-    def batches():  # (B, 1, L) augmented notes and their (B,) labels
-        x, pitch, timbre = draw_toy_notes(batch, LENGTH, config.sr, g["data"])
+    def toy_batches(B):  # (B, 1, L) augmented notes and their (B,) labels
+        x, pitch, timbre = draw_toy_notes(B, LENGTH, config.sr, g["data"])
         return augment(x, g["noise"]), note_label(pitch, timbre)
+
+    draw = toy_batches if source is None else source(g)
 
     def loss(net, b):
         return torch.nn.functional.cross_entropy(net(b[0]), b[1], label_smoothing=label_smoothing)
 
     def save(s):
-        rec = Record("classifier", s.step, config.sr, LENGTH, asdict(config), recipe, wall_time_s=s.wall_time_s)
+        rec = Record(
+            "classifier", s.step, config.sr, length, asdict(config), recipe, data=data, wall_time_s=s.wall_time_s
+        )
         log = {"step": list(range(1, len(s.losses) + 1)), "loss": s.losses}
         save_checkpoint(out, rec, {"model": model.state_dict()}, s.state_dict(), log)
 
-    train(model, loss, batches, Stop(steps=steps), state, lr=lr, warmup=100, min_lr_frac=0.1, grad_clip=1.0,
+    train(model, loss, lambda: draw(batch), Stop(steps=steps), state, lr=lr, warmup=100, min_lr_frac=0.1, grad_clip=1.0,
           save=save, save_every=save_every, progress=progress, desc="classifier training")  # fmt: skip
     return model.eval()
+
+
+def fsdd_digit_source(clips: list, length: int):
+    """The spoken-digit classifier's batches: ``source(generators) -> draw(B)`` of random ``length``-sample crops
+    (shorter clips zero-padded at a random offset; ``speech.digit_batches``) with ``classifier.augment``'s gain
+    and light white noise, and their (B,) digits. ``clips``: ``speech.load_clips``'s list."""
+
+    def source(g: dict):
+        digits = speech.digit_batches(clips, length, g["data"])
+
+        def draw(B: int):
+            x, digit = digits(B)  # (B, 1, L), (B,)
+            return augment(x, g["noise"]), digit
+
+        return draw
+
+    return source
