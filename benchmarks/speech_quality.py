@@ -21,7 +21,8 @@ are 0.15-0.4 s, shorter than either accepts: they score utterances of 5 clips of
 digits 0-4 or 5-9 (about 2.3 s), each clip processed on its own and the results joined end to end (30 utterances
 in "test", 20 in "unseen"). Digit accuracy is ``fsdd_classifier``'s (skipped, with a note, while it is not
 shipped). Every cell is ``mean [95% CI]``, a percentile bootstrap over clips (or utterances), 1000 replicates,
-seed 0, pooled over the four noise kinds; "A - B" rows are paired differences on the same noisy inputs.
+seed 0; a cell pooled over the four noise kinds averages each clip's four values first (n = clips or utterances).
+"A - B" rows are paired differences on the same noisy inputs.
 
     python benchmarks/speech_quality.py enhance --json data/results/ch10_enhance.json       # baselines (minutes)
     python benchmarks/speech_quality.py enhance --enhancer fsdd_enhancer --merge --json data/results/ch10_enhance.json
@@ -240,8 +241,13 @@ def diff(a, b, fmt: str = "{:+.2f}") -> str:
 
 
 def pooled(split_results: dict, kinds, snr: str, method: str, key: str) -> list:
-    """The values of one measure over the noise kinds ``kinds`` at one SNR (kinds in order, clips in order)."""
-    return [v for k in kinds for v in split_results.get(k, {}).get(snr, {}).get(method, {}).get(key, [])]
+    """One measure at one SNR, per clip (or utterance) averaged over the noise kinds ``kinds``: the bootstrap then
+    resamples clips, which keeps the four mixtures of one clip together (they are not independent). [] unless every
+    kind has the values."""
+    runs = [split_results.get(k, {}).get(snr, {}).get(method, {}).get(key, []) for k in kinds]
+    if not all(runs) or len({len(r) for r in runs}) != 1:
+        return []
+    return np.mean(np.asarray(runs, dtype=np.float64), axis=0).tolist()
 
 
 ENHANCE_MEASURES = [  # key, label, format, format of a difference
@@ -261,7 +267,7 @@ def enhance_tables(doc: dict, by_kind: bool = False) -> str:
         methods = list(dict.fromkeys(m for k in kinds for s in res[k] for m in res[k][s]))
         clips = len(res[kinds[0]][snrs[0]][methods[0]]["si_sdr"])
         lines.append(f"\n### {split}: {clips} clips, {-(-clips // GROUP)} utterances of {GROUP}, noise kinds "
-                     f"{', '.join(kinds)} pooled (n = {len(kinds)} x clips or utterances)\n")  # fmt: skip
+                     f"{', '.join(kinds)}: each clip's mean over them (n = clips or utterances)\n")  # fmt: skip
         for key, label, fmt, dfmt in ENHANCE_MEASURES:
             if not any(pooled(res, kinds, s, m, key) for s in snrs for m in methods):
                 continue  # digit accuracy without a classifier
@@ -329,13 +335,18 @@ def plot_enhance(doc: dict, out: str) -> None:
     import matplotlib.pyplot as plt
 
     splits = list(doc["results"])
-    fig, axes = plt.subplots(len(splits), 4, figsize=(15, 3.3 * len(splits)), squeeze=False, constrained_layout=True)
+    first = doc["results"][splits[0]]
+    kinds0 = [k for k in KINDS if k in first]
+    cell0 = first[kinds0[0]][next(iter(first[kinds0[0]]))]
+    measures = [m for m in ENHANCE_MEASURES if any(v.get(m[0]) for v in cell0.values())]  # digits: a classifier
+    fig, axes = plt.subplots(len(splits), len(measures), figsize=(3.8 * len(measures), 3.3 * len(splits)),
+                             squeeze=False, constrained_layout=True)  # fmt: skip
     for row, split in zip(axes, splits, strict=True):
         res = doc["results"][split]
         kinds = [k for k in KINDS if k in res]
         snrs = sorted({s for k in kinds for s in res[k]}, key=float)
         methods = list(dict.fromkeys(m for k in kinds for s in res[k] for m in res[k][s]))
-        for ax, (key, label, _, _) in zip(row, ENHANCE_MEASURES, strict=True):
+        for ax, (key, label, _, _) in zip(row, measures, strict=True):
             for m in methods:
                 v = [bootstrap_ci(np.mean, np.asarray(pooled(res, kinds, s, m, key) or [np.nan]), n_boot=200)
                      for s in snrs]  # fmt: skip
