@@ -10,6 +10,7 @@ package's files and the theme's fonts and scripts from its own package; ipywidge
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -108,8 +109,25 @@ TOC = (SITE / "toc.md").read_text()
 TITLES = {"benchmarks/mutation_results": "The mutation benchmark: the last full table"}
 
 
+FOLDER_LINK = re.compile(r"\]\((?!\w+://)([^()\s#]+/)\)")  # [text](notebooks/solutions/): a link to a folder
+
+
+def _folder_links(app, docname, source):
+    """A Markdown page's links to a folder (which GitHub lists) go to the folder's first page on the site."""
+
+    def first_page(match):
+        folder = ((ROOT / docname).parent / match.group(1)).resolve()
+        files = sorted(folder.glob("*.*")) if folder.is_relative_to(ROOT) else []
+        pages = [p for p in files if str(p.relative_to(ROOT).with_suffix("")) in app.env.found_docs]
+        return f"]({match.group(1)}{pages[0].name})" if pages else match.group(0)
+
+    if app.env.doc2path(docname).suffix == ".md":
+        source[0] = FOLDER_LINK.sub(first_page, source[0])
+
+
 def _add_toc(app, docname, source):
     """Append the book's table of contents (site/toc.md) to the landing page, the README, as a hidden toctree."""
+    _folder_links(app, docname, source)
     if docname == root_doc:
         source[0] += "\n\n" + TOC
     if docname in TITLES:

@@ -218,6 +218,25 @@ def test_other_page_renders_offline(browser, server, doc):
         page.close()
 
 
+def test_chapter_01_page_shows_the_sliders_view_as_a_strip(browser, server):
+    """The site has no kernel, so chapter 01's slider cannot redraw (an embedded widget's state cannot rerun Python):
+    its cell shows no output, not the widget's text form; a note and a strip of the same view at fixed steps do."""
+    page, record = _open(browser, server + "notebooks/01_noise_process.html", server)
+    try:
+        assert "interactive(children" not in page.locator("article").inner_text()
+        widget_cell = page.locator("div.cell", has_text="interact(show_noisy").first
+        assert widget_cell.count() and widget_cell.locator(".cell_output").count() == 0
+        note = page.locator("article p", has_text="works in JupyterLab")
+        assert note.count() == 1, "the note that the slider needs a kernel is missing"
+        strip = note.locator("xpath=following::div[contains(@class, 'cell')][1]")
+        assert "plot_clips(strip" in strip.inner_text()
+        size = strip.locator(".cell_output img").evaluate("i => [i.complete && i.naturalWidth, i.naturalHeight]")
+        assert size[0] > 2 * size[1] > 0, f"the strip's figure is missing or not a strip: {size}"
+        assert not record["external"] and not record["errors"], record
+    finally:
+        page.close()
+
+
 def test_index_opens_the_landing_page(browser, server):
     page, record = _open(browser, server, server)
     try:
