@@ -305,12 +305,24 @@ def enhancer_batches(clips: list, babble_pool: list, length: int, generator: tor
     return draw
 
 
-def digit_batches(clips: list, length: int, generator: torch.Generator):
-    """``draw(B) -> (x (B, 1, L), digit (B,) int64)``: random crops of :func:`load_clips`'s clips (the classifier)."""
+def speed_perturb(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """``x`` (L,) played ``factor`` times faster (tempo and pitch together, linear interpolation): (round(L / factor),).
+
+    Speed perturbation (Ko et al. 2015) makes a voice higher or lower: cheap new "speakers" for a recogniser.
+    """
+    n = max(2, round(len(x) / factor))
+    return torch.nn.functional.interpolate(x[None, None], size=n, mode="linear", align_corners=True)[0, 0]
+
+
+def digit_batches(clips: list, length: int, generator: torch.Generator, speed=(1.0, 1.0)):
+    """``draw(B) -> (x (B, 1, L), digit (B,) int64)``: random crops of :func:`load_clips`'s clips (the classifier),
+    each played at a speed drawn uniformly from ``speed`` (:func:`speed_perturb`; (1, 1): unchanged)."""
 
     def draw(B: int):
         idx = torch.randint(len(clips), (B,), generator=generator)
-        x = torch.stack([random_crop(clips[int(i)][1], length, generator) for i in idx])[:, None]  # (B, 1, L)
+        factors = speed[0] + (speed[1] - speed[0]) * torch.rand(B, generator=generator, dtype=torch.float64)
+        x = [speed_perturb(clips[int(i)][1], float(f)) for i, f in zip(idx, factors, strict=True)]
+        x = torch.stack([random_crop(v, length, generator) for v in x])[:, None]  # (B, 1, L)
         return x, torch.tensor([clips[int(i)][0].digit for i in idx])
 
     return draw

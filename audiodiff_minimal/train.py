@@ -723,13 +723,14 @@ def train_classifier(
     return model.eval()
 
 
-def fsdd_digit_source(clips: list, length: int):
+def fsdd_digit_source(clips: list, length: int, speed=(0.85, 1.15)):
     """The spoken-digit classifier's batches: ``source(generators) -> draw(B)`` of random ``length``-sample crops
-    (shorter clips zero-padded at a random offset; ``speech.digit_batches``) with ``classifier.augment``'s gain
-    and light white noise, and their (B,) digits. ``clips``: ``speech.load_clips``'s list."""
+    (shorter clips zero-padded at a random offset), each at a random speed in ``speed`` (``speech.digit_batches``),
+    with ``classifier.augment``'s gain and light white noise, and their (B,) digits. ``clips``: ``speech.load_clips``'s
+    list."""
 
     def source(g: dict):
-        digits = speech.digit_batches(clips, length, g["data"])
+        digits = speech.digit_batches(clips, length, g["data"], speed)
 
         def draw(B: int):
             x, digit = digits(B)  # (B, 1, L), (B,)
