@@ -36,14 +36,16 @@ SHIPPED = {
     "notes_unet_small": CHECKPOINTS / "notes_unet_small",  # chapter 07: the WaveNet's size and time
     "notes_wavenet": CHECKPOINTS / "notes_wavenet",  # chapter 07: the autoregressive baseline
     "notes_classifier": CHECKPOINTS / "notes_classifier",  # issue 12: the evaluation network of metrics.py
-    "fsdd_classifier": CHECKPOINTS / "fsdd_classifier",  # chapter 10: the spoken-digit recogniser (intelligibility)
 }
-# Chapter 10's speech models, registered once their folders exist (they train for about 80 minutes each):
+# Chapter 10's speech models (the digit recogniser, the vocoder, the enhancer), registered once their folders exist:
 TRAIN_COMMANDS = {
     f"fsdd_{task}": f"python -m audiodiff_minimal train --task {task} --config laptop --data FOLDER "
     f"--out runs/fsdd_{task} (FOLDER: the recordings that fsdd.download_fsdd() fetches)"
     for task in ("vocoder", "enhancer")
 }
+TRAIN_COMMANDS["fsdd_classifier"] = (
+    "python benchmarks/train_fsdd_classifier.py --data FOLDER --out runs/fsdd_classifier"
+)
 SHIPPED |= {name: CHECKPOINTS / name for name in TRAIN_COMMANDS if (CHECKPOINTS / name).is_dir()}
 DEFAULT = "notes_unet"  # what `sample` uses without --checkpoint
 
