@@ -10,8 +10,9 @@ phase, scale each bin by a gain G(f, t) and overlap-add (inverse STFT):
 (10.1) is Boll's (1979) spectral subtraction in its power form with the spectral floor of Berouti, Schwartz
 & Makhoul (1979). (10.2) is chapter 03's Wiener gain S / (S + N) per frequency, with the speech power
 estimated by power subtraction (Lim & Oppenheim 1979) from P_Y, the noisy power |Y|^2 averaged over a few
-neighbouring frames. We do not use Ephraim & Malah's (1984) decision-directed estimate: with the Wiener
-gain it settles far below the true S / N on a stationary signal (Cappe 1994), whereas (10.2) tends to
+neighbouring frames. We do not use Ephraim & Malah's (1984) decision-directed estimate: fed back through the
+Wiener gain it settles well below the true S / N wherever S / N is near 1 or lower, even on a stationary
+signal (the price of the smoothing that suppresses musical noise; Cappe 1994), whereas (10.2) tends to
 S / (S + N) as P_Y tends to E|Y|^2 (``tests/test_classical.py`` checks it on a stationary Gaussian signal).
 
 The noise power N(f) is either given (the oracle: :func:`noise_psd` of the noise itself) or estimated from

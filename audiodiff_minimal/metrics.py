@@ -22,7 +22,7 @@ bootstrap estimate of that bias (``bias_correct``). Spread over generation seeds
 
 Speech (chapter 10), per clip, an estimate against its clean reference (waveforms (B, L)):
 
-    SI-SDR  10 log10(|a s|^2 / |s_hat - a s|^2),  a = <s_hat, s> / |s|^2     (Le Roux et al. 2019, Eqs. 4-5)
+    SI-SDR  10 log10(|a s|^2 / |s_hat - a s|^2),  a = <s_hat, s> / |s|^2     (Le Roux et al. 2019)
     LSD     mean_frames sqrt(mean_f (10 log10 P_s(f, t) - 10 log10 P_s_hat(f, t))^2), P = |STFT|^2, in dB
                                                                               (Gray & Markel 1976)
     PESQ    narrow-band ITU-T P.862 (Rix et al. 2001) by the ``pesq`` package, MOS-LQO 1.0 .. 4.5 (P.862.1)
@@ -318,7 +318,7 @@ def _clips(estimate, reference) -> tuple[np.ndarray, np.ndarray]:
 
 
 def si_sdr(estimate, reference, zero_mean: bool = True) -> np.ndarray:
-    """Scale-invariant signal-to-distortion ratio in dB, per clip (Le Roux et al. 2019, Eqs. 4-5).
+    """Scale-invariant signal-to-distortion ratio in dB, per clip (Le Roux et al. 2019).
 
     The reference s is scaled to best fit the estimate s_hat (the projection of s_hat on s), and what is left
     is the distortion: a = <s_hat, s> / |s|^2,  SI-SDR = 10 log10(|a s|^2 / |s_hat - a s|^2). Scaling s_hat
@@ -331,7 +331,7 @@ def si_sdr(estimate, reference, zero_mean: bool = True) -> np.ndarray:
     s_hat, s = _clips(estimate, reference)
     if zero_mean:
         s_hat, s = s_hat - s_hat.mean(-1, keepdims=True), s - s.mean(-1, keepdims=True)
-    a = (s_hat * s).sum(-1, keepdims=True) / (s * s).sum(-1, keepdims=True)  # (B, 1): optimal scale, Eq. (4)
+    a = (s_hat * s).sum(-1, keepdims=True) / (s * s).sum(-1, keepdims=True)  # (B, 1): the optimal scale
     target, distortion = a * s, s_hat - a * s
     with np.errstate(divide="ignore"):
         return 10 * np.log10((target**2).sum(-1) / (distortion**2).sum(-1))
