@@ -218,6 +218,7 @@ def test_train_speech_resumes_exactly_and_records_the_task(task, tmp_path):
     x = speech.normalize_rms(speech.load_utterance(FSDD_DIR / "3_george_0.wav"))[None]  # (1, L), L not a multiple
     if task == "enhancer":
         y = enhance(model, record, x, steps=2, rescale=True)
+        assert torch.allclose(enhance(model, record, 10 * x, steps=2), 10 * y, atol=1e-5)  # scaled back to the input
     else:
         y = vocode(model, record, speech.log_mel(x), x.shape[-1], steps=2)
     assert y.shape == (1, 1, x.shape[-1]) and torch.isfinite(y).all()
