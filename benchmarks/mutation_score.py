@@ -6,7 +6,7 @@ constant, a formula wrong only for T != 1000, only for v-prediction, only for a 
 For each mutant the benchmark
 
 1. copies the package, the tests, the notebooks and the pytest configuration to a temporary folder
-   (``data/checkpoints`` and ``data/results`` are linked, not copied) and applies the mutant there;
+   (``data/checkpoints``, ``data/results`` and ``data/fsdd`` are linked, not copied) and applies the mutant there;
 2. runs the unit tests that cover the mutated module with that copy first on ``PYTHONPATH``, so the copy
    shadows the editable install; a pytest plugin records which ``audiodiff_minimal`` modules were
    imported, and the run is refused unless all of them come from the copy;
@@ -351,7 +351,7 @@ def make_copy(tmp: Path, notebooks: tuple[str, ...]) -> None:
     for name in ("conftest.py", "pyproject.toml"):
         shutil.copy2(REPO / name, tmp / name)
     (tmp / "data").mkdir()
-    for shipped in ("checkpoints", "results"):  # shipped weights and tables (chapter 05 loads its sweep)
+    for shipped in ("checkpoints", "results", "fsdd"):  # weights, tables (chapter 05 loads its sweep), speech
         if (REPO / "data" / shipped).exists():
             (tmp / "data" / shipped).symlink_to(REPO / "data" / shipped)
     (tmp / "notebooks").mkdir()
