@@ -9,6 +9,7 @@ import soundfile
 import torch
 from test_cli import one_line_error
 
+from audiodiff_minimal.checkpoint import read_record
 from audiodiff_minimal.cli import main
 from audiodiff_minimal.models.unet1d import UNET_PRESETS
 from audiodiff_minimal.registry import SHIPPED
@@ -88,3 +89,16 @@ def test_train_task_checks_its_data(tmp_path, capsys):
                    "--out", tmp_path / "r", match="hello.wav")  # fmt: skip
     one_line_error(capsys, "train", "--task", "vocoder", "--config", "quick_cond", "--data", FSDD_DIR,
                    "--out", tmp_path / "r", match="quick, laptop or gpu")  # fmt: skip
+
+
+def test_train_task_trains_resumes_and_names_the_task_on_a_mismatch(tmp_path, capsys):
+    out = tmp_path / "enh"
+    base = ["train", "--task", "enhancer", "--config", "quick", "--data", FSDD_DIR, "--device", "cpu", "--out", out]
+    assert main([str(a) for a in [*base, "--steps", "1"]]) == 0
+    assert main([str(a) for a in [*base, "--steps", "2", "--resume"]]) == 0
+    record = read_record(out)
+    assert record.step == 2 and record.data == "fsdd-enhancer" and record.model["cond_channels"] == 1
+    one_line_error(capsys, "train", "--task", "vocoder", "--config", "quick", "--data", FSDD_DIR, "--out", out,
+                   "--steps", "3", "--resume", match="was trained with the model")  # fmt: skip
+    one_line_error(capsys, "train", "--config", "quick", "--out", out, "--steps", "3", "--resume",
+                   match="was trained with the model")  # fmt: skip
