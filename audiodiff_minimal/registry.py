@@ -32,6 +32,7 @@ MODELS: dict[str, tuple[type, type[nn.Module]]] = {
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "data" / "checkpoints"
 SHIPPED = {
     "notes_unet": CHECKPOINTS / "notes_unet",  # chapters 04-05: the 1.35M U-Net, v-prediction
+    "notes_fm": CHECKPOINTS / "notes_fm",  # chapter 09: the same U-Net trained with flow matching
     "notes_cond": CHECKPOINTS / "notes_cond",  # chapter 06: class-conditional
     "notes_unet_small": CHECKPOINTS / "notes_unet_small",  # chapter 07: the WaveNet's size and time
     "notes_wavenet": CHECKPOINTS / "notes_wavenet",  # chapter 07: the autoregressive baseline
