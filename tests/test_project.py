@@ -63,7 +63,7 @@ def test_notebook_is_stripped(path):
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert cell.get("outputs") == [] and cell.get("execution_count") is None, (
-                f"{path.name} has outputs: run `nbstripout {path.relative_to(ROOT)}`"
+                f"{path.name} has outputs: run `nbstripout --keep-id {path.relative_to(ROOT)}`"
             )
     assert path.stat().st_size < 100_000, f"{path.name} is {path.stat().st_size} bytes"
 
