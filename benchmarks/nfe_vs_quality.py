@@ -263,7 +263,8 @@ def print_probe(p: dict) -> None:
 
 
 def print_section(name: str, sec: dict) -> None:
-    print(f"\n### {name} (step {sec['step']}), n = {sec['n']} clips per row and seed, reference toy_notes(seed=777), "
+    print(f"\n### {name} (step {sec['step']}), n = {sec['n']} clips per row and seed, "
+          f"{sec.get('n_ref', sec['n'])} reference clips toy_notes(seed=777), "
           f"{sec['n_boot']} bootstrap replicates, 95 % CI; one row per seed; S_churn = {sec['churn']:g}\n")  # fmt: skip
     print(header())
     print(row("real vs real (floor)", "", "", sec["bounds"]["real_vs_real"]))
@@ -351,6 +352,7 @@ def main(argv=None):
     parser.add_argument("--churn", type=float, default=10.0, help="S_churn of edm_heun_churn")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--n", type=int, default=None, help="clips per set (default 256; 96 with --quick)")
+    parser.add_argument("--n-ref", type=int, default=None, help="real reference clips (default: --n)")
     parser.add_argument("--n-boot", type=int, default=None, help="bootstrap replicates (default 500; 50 quick)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="add every figure to this JSON file (skipping rows in it)")
@@ -358,6 +360,8 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="with --from-json: the figure (e.g. docs/nfe_vs_quality.png)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 96 clips, NFE 5, DDPM-20 reference")
     parser.add_argument("--probe", type=int, default=0, help="instead: the probe near t = 0 on this many real notes")
+    parser.add_argument("--shard-out", default=None, help="only draw the clips and save them here (no measures)")
+    parser.add_argument("--pool", nargs="+", default=None, help="measure these saved shards as one set of --n clips")
     args = parser.parse_args(argv)
     if args.from_json:
         return from_json(args.from_json, args.out)
@@ -383,25 +387,47 @@ def main(argv=None):
         doc["probe"] = probe(model, record, args.probe, n_boot)
         print_probe(doc["probe"])
         return path.write_text(json.dumps(doc, indent=1)) if path else None
-    reference = toy_notes(n, length=record.length, sr=record.sr, seed=777)[0]  # held out: not a training seed
+    if args.shard_out:  # draw only, e.g. one seed per process; --pool measures the shards together
+        out = Path(args.shard_out)
+        out.mkdir(parents=True, exist_ok=True)
+        for sampler, nfe, seed in [(s, b, seed) for b in nfes for s in samplers for seed in args.seeds]:
+            start = time.perf_counter()
+            x = draw(model, record, sampler, nfe, n, seed, args.churn)
+            shard = {"x": x, "seconds": (time.perf_counter() - start) / n, "sampler": sampler, "budget": nfe,
+                     "seed": seed, "load_avg_1min": os.getloadavg()[0]}  # fmt: skip
+            torch.save(shard, out / f"{sampler}_{nfe}_{seed}_{n}.pt")
+        return None
+    n_ref = args.n_ref or n
+    reference = toy_notes(n_ref, length=record.length, sr=record.sr, seed=777)[0]  # held out: not a training seed
     sec = doc["sections"].get(name)
-    if sec is None or sec["n"] != n or sec["step"] != record.step:
-        sec = {"checkpoint": args.checkpoint, "step": record.step, "n": n, "n_boot": n_boot, "churn": args.churn,
-               "bounds": bounds(reference, classifier, n_boot), "rows": []}  # fmt: skip
+    if sec is None or sec["n"] != n or sec["step"] != record.step or sec.get("n_ref", n) != n_ref:
+        sec = {"checkpoint": args.checkpoint, "step": record.step, "n": n, "n_ref": n_ref, "n_boot": n_boot,
+               "churn": args.churn,
+               "bounds": bounds(reference, classifier, n_boot, n), "rows": []}  # fmt: skip
         doc["sections"][name] = sec
     print(f"\n### {name} (step {record.step}), n = {n}, seeds {args.seeds}; load {os.getloadavg()[0]:.2f}\n")
     print(header())
     settings = [(s, nfe, seed) for nfe in nfes for s in samplers for seed in args.seeds]
     settings += [("ddpm", ref_steps, args.seeds[0])] if ref_steps and not flow else []  # the slow reference, last
     done = {(r["sampler"], r["budget"], r["seed"]) for r in sec["rows"]}
+    if args.pool:  # one row of the saved shards together; its seed is written "0+1+..."
+        shards = [torch.load(p, weights_only=True) for p in args.pool]
+        if len({(s["sampler"], s["budget"]) for s in shards}) != 1 or sum(len(s["x"]) for s in shards) != n:
+            raise ValueError(f"--pool needs shards of one sampler and budget with {n} clips in all")
+        settings = [(shards[0]["sampler"], shards[0]["budget"], "+".join(str(s["seed"]) for s in shards))]
     for sampler, nfe, seed in settings:
         if (sampler, nfe, seed) in done:
             continue
         load = os.getloadavg()[0]
         start = time.perf_counter()
-        x = draw(model, record, sampler, nfe, n, seed, args.churn)
-        seconds = (time.perf_counter() - start) / n
-        m = measures(x, reference, classifier, n_boot, seed)
+        if args.pool:
+            x = torch.cat([s["x"] for s in shards])
+            seconds = sum(s["seconds"] * len(s["x"]) for s in shards) / n
+            load = max(s["load_avg_1min"] for s in shards)
+        else:
+            x = draw(model, record, sampler, nfe, n, seed, args.churn)
+            seconds = (time.perf_counter() - start) / n
+        m = measures(x, reference, classifier, n_boot, 0 if args.pool else seed)
         evals = evaluations(sampler, nfe, schedule)
         print(row(f"{sampler} (seed {seed})", evals, seconds, m), flush=True)
         sec["rows"].append({"sampler": sampler, "budget": nfe, "nfe": evals, "seed": seed, "s_per_clip": seconds,
@@ -412,10 +438,9 @@ def main(argv=None):
             path.write_text(json.dumps(doc, indent=1))
 
 
-def bounds(reference, classifier, n_boot: int) -> dict:
-    """The floor (fresh real notes, seed 12345) and the ceiling (white noise at the reference's RMS) with every
-    measure of :func:`measures`, at the reference's n."""
-    n = len(reference)
+def bounds(reference, classifier, n_boot: int, n: int) -> dict:
+    """The floor (n fresh real notes, seed 12345) and the ceiling (n clips of white noise at the reference's RMS)
+    with every measure of :func:`measures`, as a generated set of n clips would be measured."""
     real = toy_notes(n, length=reference.shape[-1], seed=12345)[0]
     rms = reference.double().pow(2).mean().sqrt()
     g = torch.Generator().manual_seed(12345)
