@@ -284,6 +284,7 @@ MUTANTS = [
     Mutant("fm_time_not_scaled", "flow.py", "t_net = (time_scale * t).to(x0.dtype)", "t_net = t.to(x0.dtype)", "the loss shows the net t in [0, 1], the sampler 1000 t"),
     Mutant("fm_v_relation_sign", "flow.py", "return (alpha + sigma) * v - (alpha - sigma) * x_vp", "return (alpha + sigma) * v + (alpha - sigma) * x_vp", "u = (alpha + sigma) v + (alpha - sigma) x: wrong sign of the known term", (NB09,)),
     Mutant("fm_time_one_minus_alpha_bar", "flow.py", "return sigma / (alpha + sigma), alpha + sigma", "return sigma**2, alpha + sigma", "flow-matching time of a VP level taken as 1 - alpha_bar"),
+    Mutant("fm_heun_corrects_at_zero", "flow.py", "if s == 0:  # the last step", "if s < 0:  # the last step", "flow Heun corrects the step onto t = 0 too, asking the net at t = 0 (EDM Algorithm 2 does not)"),
     Mutant("fm_heun_end_slope", "flow.py", "x = x + (s - t) * (u + u_next) / 2", "x = x + (s - t) * u_next", "flow Heun step with the end slope alone (first order)"),
 ]
 # fmt: on

@@ -135,8 +135,8 @@ def draw(model, record, sampler: str, nfe: int, n: int, seed: int, churn: float)
         s_max = float(variant.split("=")[1]) if variant.startswith("smax=") else 80.0
         grid = "uniform" if variant == "uniform" else "karras"
         return edm_clips(model, record, nfe, n, seed, c, grid, variant == "discrete", s_max)
-    if base == "heun":  # flow matching: Heun takes two evaluations per step
-        return generate(model, record, base, nfe // 2, n, seed, progress=False)
+    if base == "heun":  # flow matching: Heun takes two evaluations per step, one for the last (Euler) step
+        return generate(model, record, base, (nfe + 1) // 2, n, seed, progress=False)
     if variant in ("logsnr", "karras"):
         return generate(model, record, base, vp_steps(record.make_schedule(), nfe, variant), n, seed, progress=False)
     return generate(model, record, base, nfe, n, seed, progress=False, clip_x0=variant != "noclip")
@@ -148,7 +148,7 @@ def evaluations(sampler: str, nfe: int, schedule=None) -> int:
     if base.startswith("edm_heun"):
         return 2 * ((nfe + 1) // 2) - 1
     if base == "heun":
-        return 2 * (nfe // 2)
+        return 2 * ((nfe + 1) // 2) - 1
     if variant in ("logsnr", "karras") and ">" not in base:
         return len(vp_steps(schedule, nfe, variant))
     return nfe

@@ -91,9 +91,25 @@ def test_flow_euler_error_falls_as_one_over_n():
 
 
 def test_flow_heun_error_falls_as_one_over_n_squared():
-    """Heun on the exact velocity: doubling the steps divides the error by about 4 (ratios 3.3-4.7)."""
-    e = _errors(flow_heun_sample, [32, 64, 128])
+    """Heun on the exact velocity: doubling the steps divides the error by about 4 (ratios 3.3-4.7).
+
+    The grid ends with a short step (1/N -> 1e-4 -> 0): the step onto t = 0 is Euler's (EDM Algorithm 2), and
+    a short one keeps its first-order error out of the slope, as EDM's sigma_min does."""
+    e = _errors(lambda u, x, ts: flow_heun_sample(u, x, ts[:-1] + [1e-4, 0.0]), [32, 64, 128])
     assert all(3.3 < r < 4.7 for r in (e[0] / e[1], e[1] / e[2])), e
+
+
+def test_flow_heun_never_asks_the_net_at_t_zero():
+    """The step onto t = 0 is Euler's (EDM Algorithm 2, line 8): 2N - 1 evaluations, none at t = 0, and the last
+    step equals an Euler step from the same state."""
+    asked = []
+    u = gaussian_velocity(COV)
+    x1 = torch.randn(2, 1, L, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    ts = flow_timesteps(4)
+    x = flow_heun_sample(lambda x, t: asked.append(t) or u(x, t), x1, ts)
+    assert len(asked) == 7 and min(asked) > 0, asked
+    x_prev = flow_heun_sample(u, x1, ts[:-1])  # the state at t_{N-1}
+    assert torch.allclose(x, flow_euler_sample(u, x_prev, ts[-2:]))
 
 
 def test_vp_point_is_a_scaled_fm_point():

@@ -53,7 +53,7 @@ def test_karras_grid_starts_at_sigma_80_and_ends_at_t_1(schedule):
 
 def test_evaluations(schedule):
     assert nvq.evaluations("edm_heun", 10) == 9 and nvq.evaluations("edm_heun_churn", 20) == 19
-    assert nvq.evaluations("heun", 10) == 10 and nvq.evaluations("heun", 9) == 8
+    assert nvq.evaluations("heun", 10) == 9 and nvq.evaluations("heun", 9) == 9
     assert nvq.evaluations("dpm", 20) == 20 and nvq.evaluations("ddpm>ddim@200", 40) == 40
     assert nvq.evaluations("dpm@karras", 20, schedule) == len(nvq.vp_steps(schedule, 20, "karras"))
 
