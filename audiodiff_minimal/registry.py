@@ -37,29 +37,15 @@ SHIPPED = {
     "notes_unet_small": CHECKPOINTS / "notes_unet_small",  # chapter 07: the WaveNet's size and time
     "notes_wavenet": CHECKPOINTS / "notes_wavenet",  # chapter 07: the autoregressive baseline
     "notes_classifier": CHECKPOINTS / "notes_classifier",  # issue 12: the evaluation network of metrics.py
+    "fsdd_classifier": CHECKPOINTS / "fsdd_classifier",  # chapter 10: the spoken-digit recogniser
+    "fsdd_vocoder": CHECKPOINTS / "fsdd_vocoder",  # chapter 10: speech from a log-mel spectrogram
+    "fsdd_enhancer": CHECKPOINTS / "fsdd_enhancer",  # chapter 10: clean speech from a noisy recording
 }
-# Chapter 10's speech models (the digit recogniser, the vocoder, the enhancer), registered once their folders exist:
-TRAIN_COMMANDS = {
-    f"fsdd_{task}": f"python -m audiodiff_minimal train --task {task} --config laptop --data FOLDER "
-    f"--out runs/fsdd_{task} (FOLDER: the recordings that fsdd.download_fsdd() fetches)"
-    for task in ("vocoder", "enhancer")
-}
-TRAIN_COMMANDS["fsdd_classifier"] = (
-    "python benchmarks/train_fsdd_classifier.py --data FOLDER --out runs/fsdd_classifier"
-)
-SHIPPED |= {name: CHECKPOINTS / name for name in TRAIN_COMMANDS if (CHECKPOINTS / name).is_dir()}
 DEFAULT = "notes_unet"  # what `sample` uses without --checkpoint
 
 
 def checkpoint_path(name_or_path: str | Path) -> Path:
-    """A shipped checkpoint's folder for its name (``"notes_unet"``), else the path itself.
-
-    Raises:
-        FileNotFoundError: a speech model (``fsdd_vocoder``, ``fsdd_enhancer``) that is not shipped yet.
-    """
-    if name_or_path in TRAIN_COMMANDS and name_or_path not in SHIPPED and not Path(name_or_path).is_dir():
-        how = f"{TRAIN_COMMANDS[name_or_path]}, then pass --checkpoint runs/{name_or_path}"
-        raise FileNotFoundError(f"checkpoint {name_or_path} is not shipped yet; train it with {how}")
+    """A shipped checkpoint's folder for its name (``"notes_unet"``), else the path itself."""
     return SHIPPED[name_or_path] if isinstance(name_or_path, str) and name_or_path in SHIPPED else Path(name_or_path)
 
 

@@ -11,7 +11,7 @@ from audiodiff_minimal.checkpoint import read_record
 from audiodiff_minimal.distributed import Dist
 from audiodiff_minimal.generate import enhance, vocode
 from audiodiff_minimal.models.unet1d import UNET_PRESETS, UNet1D, UNetConfig, trace_shapes
-from audiodiff_minimal.registry import SHIPPED, load_model
+from audiodiff_minimal.registry import load_model
 from audiodiff_minimal.speech import FSDD_DIR, HELD_OUT_SPEAKER, MelConfig, Utterance, fsdd_index, log_mel, split
 from audiodiff_minimal.train import TrainConfig, train_speech, train_unet
 
@@ -241,8 +241,6 @@ def test_train_speech_on_meta_runs_until_the_first_loss_value():
 
 def test_shipped_digit_classifier_hears_the_committed_test_split():
     """# CHECK: fsdd_classifier names >= 90 % of the 150 committed test recordings (its card: 0.987 on them)."""
-    if "fsdd_classifier" not in SHIPPED:
-        pytest.skip("fsdd_classifier is not shipped")
     model, record = load_model("fsdd_classifier")
     clips = speech.load_clips(split(fsdd_index(FSDD_DIR), "test"))
     x = torch.stack([speech.center_fit(c, record.length) for _, c in clips])[:, None]  # (150, 1, 8192)

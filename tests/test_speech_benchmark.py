@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiodiff_minimal import registry
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -63,13 +61,11 @@ def test_merge_adds_methods_and_keeps_the_old_ones(bench):
     assert merged["meta"]["command"] == "a ; b" and len(merged["runs"]) == 2
 
 
-@pytest.mark.skipif("fsdd_enhancer" not in registry.SHIPPED, reason="fsdd_enhancer is not shipped yet")
 def test_enhance_quick_with_the_shipped_enhancer(bench, tmp_path):
     doc = bench.main(["enhance", "--quick", "--n", "5", "--enhancer", "fsdd_enhancer", "--steps", "4"])
     assert len(doc["results"]["test"]["white"]["0"][bench.DIFFUSION_ENH]["si_sdr"]) == bench.GROUP
 
 
-@pytest.mark.skipif("fsdd_vocoder" not in registry.SHIPPED, reason="fsdd_vocoder is not shipped yet")
 def test_vocode_quick_with_the_shipped_vocoder(bench):
     doc = bench.main(["vocode", "--quick", "--vocoder", "fsdd_vocoder", "--steps", "4"])
     assert len(doc["results"]["unseen"][bench.DIFFUSION_VOC]["lsd"]) == bench.GROUP

@@ -12,7 +12,6 @@ from test_cli import one_line_error
 from audiodiff_minimal.checkpoint import read_record
 from audiodiff_minimal.cli import main
 from audiodiff_minimal.models.unet1d import UNET_PRESETS
-from audiodiff_minimal.registry import SHIPPED
 from audiodiff_minimal.speech import FSDD_DIR, TASKS
 from audiodiff_minimal.train import TrainConfig, train_speech
 
@@ -69,15 +68,6 @@ def test_bad_inputs_are_refused_by_name(command, checkpoints, tmp_path, capsys):
     one_line_error(capsys, command, WAV, "--out", tmp_path / "y.wav", "--checkpoint", other, match="not the")
     one_line_error(capsys, command, WAV, "--out", tmp_path / "y.wav", "--checkpoint", checkpoints[command],
                    "--steps", "0", match="--steps 0")  # fmt: skip
-
-
-@pytest.mark.parametrize("name", ["fsdd_enhancer", "fsdd_vocoder"])
-def test_a_speech_model_not_shipped_yet_says_how_to_train_it(name, tmp_path, capsys):
-    if name in SHIPPED:
-        pytest.skip(f"{name} is shipped")
-    command = "enhance" if name == "fsdd_enhancer" else "vocode"
-    err = one_line_error(capsys, command, WAV, "--out", tmp_path / "y.wav", match=f"{name} is not shipped yet")
-    assert f"train --task {name[5:]}" in err
 
 
 def test_train_task_checks_its_data(tmp_path, capsys):
