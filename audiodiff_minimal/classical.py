@@ -1,4 +1,4 @@
-"""Classical speech enhancement and vocoding: the baselines of chapter 10's diffusion models (``10_speech``).
+"""Classical speech enhancement and vocoding: the baselines of chapter 10's diffusion models (``10_real_speech``).
 
 Noisy speech is y = x + n. In the STFT domain Y(f, t) = X(f, t) + N(f, t), and with speech and noise
 uncorrelated, E|Y|^2 = S + N in each bin (S, N: the speech and noise powers). Both enhancers keep the noisy

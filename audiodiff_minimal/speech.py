@@ -1,6 +1,6 @@
 """Real speech to learn from: the Free Spoken Digit Dataset, its log-mel spectrogram, noise and batches.
 
-Introduced in ``10_speech`` (a diffusion vocoder and a diffusion speech enhancer). FSDD files are named
+Introduced in ``10_real_speech`` (a diffusion vocoder and a diffusion speech enhancer). FSDD files are named
 ``{digit}_{speaker}_{index}.wav`` (8 kHz mono); the dataset's convention makes indices 0-4 the test split,
 and we keep one speaker (:data:`HELD_OUT_SPEAKER`) out of training entirely for a speaker-independent test.
 ``data/fsdd/`` holds a committed subset (see its README: CC BY-SA 4.0, not the code's licence); the shipped
