@@ -292,7 +292,7 @@ def speech_cmd(args) -> Path:
     """``enhance`` / ``vocode``: check everything, load and convert the input, run the model, write 8 kHz WAV."""
     from .audio import load_wav, save_wav
     from .generate import enhance, vocode
-    from .speech import RMS, SR, log_mel, normalize_rms
+    from .speech import RMS, SR, log_mel
 
     positive(args.steps, "--steps")
     path = checkpoint_path(args.checkpoint)
@@ -311,8 +311,8 @@ def speech_cmd(args) -> Path:
     if args.command == "enhance":
         y = enhance(model, record, x, args.sampler, args.steps, args.seed)
     else:
-        gain = RMS / x.pow(2).mean().sqrt()  # the vocoder learned mels of clips at RMS 0.05
-        mel = log_mel(normalize_rms(x)[None])  # (1, n_mels, frames)
+        gain = RMS / x.pow(2).mean().sqrt()  # the vocoder learned mels of clips at RMS 0.05 (speech.normalize_rms)
+        mel = log_mel((gain * x)[None])  # (1, n_mels, frames)
         y = vocode(model, record, mel, len(x), args.sampler, args.steps, args.seed) / gain
     seconds = time.perf_counter() - start
     if not torch.isfinite(y).all():
