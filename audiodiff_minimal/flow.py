@@ -120,8 +120,9 @@ def flow_heun_sample(velocity: Velocity, x, timesteps, callback=None):
         x_{i+1} = x_i + (t_{i+1} - t_i) (u(x_i, t_i) + u(x', t_{i+1})) / 2           (trapezoid corrector)
 
     As in EDM's Algorithm 2 (Karras et al. 2022, "if sigma_{i+1} != 0"), the step that lands on t = 0 is Euler's
-    alone: the corrector would ask the net at t = 0, where a trained net is poor (chapter 09 measures it:
-    on notes_fm that one evaluation leaves a noise floor of spectral flatness 0.27 at 5 steps, 0.012 without it).
+    alone: the corrector would ask the net at t = 0, where a trained net is poor (chapter 09's head to head on
+    notes_fm, 256 clips: with that evaluation FD 179 [164, 193] and spectral flatness 0.26 at 10 evaluations, commit
+    876085b's rows; without it FD 55 [45, 68] and flatness 0.020 at 9, data/results/nfe_vs_quality.json).
     Arguments and return as :func:`flow_euler_sample` (2N - 1 network evaluations when t_N = 0, else 2N).
     """
     for i, (t, s) in enumerate(zip(timesteps[:-1], timesteps[1:], strict=True)):
