@@ -11,31 +11,41 @@ Every model gets the same recipe and only the network differs:
 - budget: ``--minutes`` of this process's CPU time (``time.process_time``) spent in training steps, with
   ``--threads`` torch threads (default 1, so 20 CPU minutes is also 20 minutes on one core, and other
   jobs on the machine do not change the budget);
-- sampling: the EMA weights through our samplers (``samplers.sample``), the same seeds, then chapter 05's
-  measures (``evaluate.evaluate_clips``) against held-out toy notes, and our ``train.mean_loss`` yardstick.
+- sampling: the EMA weights through our samplers (``samplers.sample``, x0_hat clipped), ``--n`` clips per
+  sampler and seed, measured against ``--n`` held-out toy notes with chapter 09's measures
+  (``nfe_vs_quality.measures``: FD, KID, precision, recall on ``notes_classifier``, the pYIN in-tune rate,
+  spectral flatness and FD-mel, each ``value [95 % CI]`` by a bootstrap over clips), beside the real-versus-real
+  floor and the noise ceiling at the same n, and our ``train.mean_loss`` yardstick. What the intervals do not
+  cover: a second training seed (each model is trained once).
 
 The peers are built by ``benchmarks/peers.py`` (about 1.1M parameters each) and called through its adapters,
 which only translate t. Training state is saved every ``--save-every`` steps into ``--out/NAME/state.pt``
 (``torch.load(weights_only=True)``), so an interrupted run resumes where it stopped, and the finished
-measures go to ``--out/NAME/result.json``; a model with a result is not trained again.
+measures go to ``--json`` row by row; a row already there is not measured again.
 
-    python benchmarks/equal_time_quality.py                       # 3 x 20 CPU minutes + sampling
-    python benchmarks/equal_time_quality.py --minutes 0.2 --n 4 --out runs/equal_time_smoke   # smoke run
+    python benchmarks/equal_time_quality.py --json data/results/equal_time_quality.json   # 3 x 20 CPU min + sampling
+    python benchmarks/equal_time_quality.py --from-json data/results/equal_time_quality.json   # the tables again
+    python benchmarks/equal_time_quality.py --minutes 0.2 --n 16 --n-boot 20 --out runs/eqt_smoke \
+        --json runs/eqt_smoke/result.json                                                  # a smoke run
 """
 
 import argparse
 import copy
 import json
 import os
+import platform
+import sys
+import time
 from pathlib import Path
 
+import nfe_vs_quality as nvq  # benchmarks/nfe_vs_quality.py: the measures, table rows and bounds
 import peers  # benchmarks/peers.py, beside this script
 import torch
 
 from audiodiff_minimal.data import draw_toy_notes, toy_notes
-from audiodiff_minimal.evaluate import evaluate_clips
-from audiodiff_minimal.generate import SAMPLER_LABELS, real_rows
+from audiodiff_minimal.generate import SAMPLER_LABELS
 from audiodiff_minimal.losses import diffusion_loss
+from audiodiff_minimal.registry import load_model
 from audiodiff_minimal.samplers import sample
 from audiodiff_minimal.schedules import make_schedule
 from audiodiff_minimal.train import TRAIN_PRESETS, Stop, TrainState, mean_loss, train
@@ -76,66 +86,121 @@ def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int)
     return state.ema, state.step, state.losses
 
 
+def draw(ema, schedule, sampler: str, steps: int, n: int, seed: int, batch: int = 64) -> torch.Tensor:
+    """n clips (n, 1, L) from ``ema`` through our sampler, seeded, drawn ``batch`` clips at a time."""
+    g = torch.Generator().manual_seed(seed)
+    x_T = torch.randn(n, 1, RECIPE.length, generator=g)
+    return torch.cat([sample(ema, schedule, x, sampler, steps, RECIPE.prediction, clip_x0=True, generator=g,
+                             progress=False) for x in x_T.split(batch)])  # fmt: skip
+
+
+def print_tables(doc: dict) -> None:
+    """The models (params, steps, v-loss) and the measures table: one row per model, sampler and seed."""
+    meta = doc["meta"]
+    print(f"made by: {'; '.join(meta['commands'])}\n{meta['machine']}\n")
+    print(f"{meta['minutes']:g} CPU minutes of training each ({meta['threads']} thread, training seed "
+          f"{meta['train_seed']}); {meta['n']} clips per row against {meta['n']} held-out notes "
+          f"toy_notes(seed=777); {meta['n_boot']} bootstrap replicates, 95 % CI\n")  # fmt: skip
+    print("| model | params | steps in the budget | v-loss (64 notes, seed 778) |\n|---|---|---|---|")
+    for m in doc["models"].values():
+        print(f"| {m['description']} | {m['params'] / 1e6:.2f}M | {m['steps']} | {m['mean_loss']:.4f} |")
+    print("\n" + nvq.header())
+    print(nvq.row("real vs real (floor)", "", "", doc["bounds"]["real_vs_real"]))
+    print(nvq.row("noise vs real (ceiling)", "", "", doc["bounds"]["noise_vs_real"]))
+    for m in doc["models"].values():
+        for r in m["rows"]:
+            label = f"{m['model']}: {SAMPLER_LABELS[r['sampler']]} (seed {r['seed']})"
+            print(nvq.row(label, r["steps"], r["s_per_clip"], r["measures"]))
+
+
+def merge(paths: list[str], out: str) -> None:
+    """Write one results file of the models of ``paths``: files of one budget, size and training seed, measured
+    in separate processes (e.g. one model each, in parallel). Their floors and ceilings must agree."""
+    docs = [json.loads(Path(p).read_text()) for p in paths]
+    keys = ("minutes", "threads", "train_seed", "n", "n_boot")
+    for p, d in zip(paths[1:], docs[1:], strict=True):
+        if any(d["meta"][k] != docs[0]["meta"][k] for k in keys) or d["bounds"] != docs[0]["bounds"]:
+            raise SystemExit(f"{p}: another budget, size, seed or reference than {paths[0]}; not merged")
+    merged = {"meta": {**docs[0]["meta"], "commands": [c for d in docs for c in d["meta"]["commands"]]},
+              "models": {k: v for d in docs for k, v in d["models"].items()}, "bounds": docs[0]["bounds"]}  # fmt: skip
+    Path(out).write_text(json.dumps(merged, indent=1))
+    print_tables(merged)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=sorted(peers.MODELS))
     parser.add_argument("--minutes", type=float, default=20.0, help="CPU minutes of training per model")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--n", type=int, default=32, help="clips per sampler")
+    parser.add_argument("--n", type=int, default=256, help="clips per sampler and seed (and held-out notes)")
+    parser.add_argument("--n-boot", type=int, default=500, help="bootstrap replicates")
     parser.add_argument("--samplers", nargs="+", default=["dpm:20", "ddpm:100"], help="NAME:STEPS")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--sample-seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--classifier", default="notes_classifier")
     parser.add_argument("--save-every", type=int, default=100)
-    parser.add_argument("--out", default=str(ROOT / "runs" / "equal_time"))
+    parser.add_argument("--out", default=str(ROOT / "runs" / "equal_time"), help="training states")
+    parser.add_argument("--json", default=str(ROOT / "runs" / "equal_time" / "result.json"),
+                        help="every figure goes here; rows already in it are skipped (resume)")  # fmt: skip
+    parser.add_argument("--from-json", nargs="+", default=None, help="only print the tables of these files")
+    parser.add_argument("--merge", nargs="+", default=None, help="merge these results files into --json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return [print_tables(json.loads(Path(p).read_text())) for p in args.from_json] and None
+    if args.merge:
+        return merge(args.merge, args.json)
 
     torch.set_num_threads(args.threads)
     schedule = make_schedule(RECIPE.schedule, RECIPE.T)
+    classifier, _ = load_model(args.classifier)
     reference = toy_notes(args.n, length=RECIPE.length, sr=RECIPE.sr, seed=777)[0]  # held out, as in chapter 05
     yardstick = toy_notes(64, length=RECIPE.length, sr=RECIPE.sr, seed=778)[0]
-    results = []
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"minutes": args.minutes, "threads": args.threads, "train_seed": args.seed, "n": args.n,
+            "n_boot": args.n_boot}  # fmt: skip
+    doc = json.loads(path.read_text()) if path.exists() else None
+    if doc is None:
+        doc = {"meta": {**meta, "commands": []}, "models": {},
+               "bounds": nvq.bounds(reference, classifier, args.n_boot, args.n)}  # fmt: skip
+    elif {k: doc["meta"].get(k) for k in meta} != meta:  # rows of another budget or size would not compare
+        raise SystemExit(f"{path}: made with {({k: doc['meta'].get(k) for k in meta})}, not {meta}; "
+                         "give another --json")  # fmt: skip
+    command = "python benchmarks/equal_time_quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    doc["meta"]["commands"].append(command)
+    doc["meta"]["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, " \
+                             f"{args.threads} thread(s) per model"  # fmt: skip
     for name in args.models:
+        settings = [(s.split(":")[0], int(s.split(":")[1]), seed) for s in args.samplers for seed in args.sample_seeds]
+        entry = doc["models"].get(name)
+        if entry and {(r["sampler"], r["steps"], r["seed"]) for r in entry["rows"]} >= set(settings):
+            continue
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
-        done = out / "result.json"
-        if done.is_file():
-            results.append(json.loads(done.read_text()))
-            continue
         try:
-            ema, steps, losses = train_for(name, args.minutes * 60, out, args.seed, args.save_every)
+            ema, steps, _ = train_for(name, args.minutes * 60, out, args.seed, args.save_every)
         except peers.PeerUnavailable as error:
             print(f"{name}: skipped: {error}")
             continue
-        row = {"model": name, "description": peers.describe(name, ema),
-               "params": sum(p.numel() for p in ema.parameters()),
-               "minutes": args.minutes, "threads": args.threads, "steps": steps,
-               "mean_loss": mean_loss(ema, yardstick, schedule, RECIPE.prediction), "samplers": []}  # fmt: skip
-        for spec in args.samplers:
-            sampler, n_steps = spec.split(":")
-            g = torch.Generator().manual_seed(args.seed)
-            x_T = torch.randn(args.n, 1, RECIPE.length, generator=g)
-            x = sample(ema, schedule, x_T, sampler, int(n_steps), RECIPE.prediction, clip_x0=True, generator=g,
-                       progress=False)  # fmt: skip
-            row["samplers"].append({"sampler": sampler, "steps": int(n_steps), **evaluate_clips(x, reference)})
-        done.write_text(json.dumps(row, indent=1))
-        results.append(row)
-
-    real, bounds = real_rows(reference, n=args.n)
-    print(f"\n{args.minutes:g} CPU minutes of training each ({args.threads} thread), {args.n} clips per sampler\n")
-    print(
-        "| model | params | steps | v-loss | sampler | in tune | cents MAE | flatness | pitch H | timbre H | FD-mel |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for row in results:
-        for s in row["samplers"]:
-            print(f"| {row['description']} | {row['params'] / 1e6:.2f}M | {row['steps']} | {row['mean_loss']:.4f} | "
-                  f"{SAMPLER_LABELS[s['sampler']]} {s['steps']} | {s['pitch_in_tune']:.2f} | "
-                  f"{s['pitch_cents_mae']:.1f} | {s['flatness']:.4f} | {s['pitch_entropy']:.2f} | "
-                  f"{s['timbre_entropy']:.2f} | {s['frechet_mel']:.0f} |")  # fmt: skip
-    print(f"| real toy notes | | | | | {real['pitch_in_tune']:.2f} | {real['pitch_cents_mae']:.1f} | "
-          f"{real['flatness']:.4f} | {real['pitch_entropy']:.2f} | {real['timbre_entropy']:.2f} | "
-          f"{real['frechet_mel']:.0f} |")  # fmt: skip
-    print(f"\nFD-mel floor (real vs real) {bounds['real_vs_real']:.0f}, ceiling (noise vs real) "
-          f"{bounds['noise_vs_real']:.0f}")  # fmt: skip
+        if entry is None:
+            entry = doc["models"][name] = {
+                "model": name, "description": peers.describe(name, ema), "steps": steps,
+                "params": sum(p.numel() for p in ema.parameters()),
+                "mean_loss": mean_loss(ema, yardstick, schedule, RECIPE.prediction), "rows": []}  # fmt: skip
+        done = {(r["sampler"], r["steps"], r["seed"]) for r in entry["rows"]}
+        for sampler, n_steps, seed in settings:
+            if (sampler, n_steps, seed) in done:
+                continue
+            load, start = os.getloadavg()[0], time.perf_counter()
+            x = draw(ema, schedule, sampler, n_steps, args.n, seed)
+            seconds = (time.perf_counter() - start) / args.n
+            entry["rows"].append({"sampler": sampler, "steps": n_steps, "seed": seed, "s_per_clip": seconds,
+                                  "load_avg_1min": load, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                  "measures": nvq.measures(x, reference, classifier, args.n_boot, seed)})  # fmt: skip
+            path.write_text(json.dumps(doc, indent=1))
+            print(f"{name}: {sampler} {n_steps} steps, seed {seed}: {seconds:.3f} s per clip", flush=True)
+    path.write_text(json.dumps(doc, indent=1))
+    print_tables(doc)
 
 
 if __name__ == "__main__":
