@@ -94,23 +94,39 @@ def draw(ema, schedule, sampler: str, steps: int, n: int, seed: int, batch: int 
                              progress=False) for x in x_T.split(batch)])  # fmt: skip
 
 
-def print_tables(doc: dict) -> None:
-    """The models (params, steps, v-loss) and the measures table: one row per model, sampler and seed."""
-    meta = doc["meta"]
-    print(f"made by: {'; '.join(meta['commands'])}\n{meta['machine']}\n")
-    print(f"{meta['minutes']:g} CPU minutes of training each ({meta['threads']} thread, training seed "
-          f"{meta['train_seed']}); {meta['n']} clips per row against {meta['n']} held-out notes "
-          f"toy_notes(seed=777); {meta['n_boot']} bootstrap replicates, 95 % CI\n")  # fmt: skip
-    print("| model | params | steps in the budget | v-loss (64 notes, seed 778) |\n|---|---|---|---|")
-    for m in doc["models"].values():
-        print(f"| {m['description']} | {m['params'] / 1e6:.2f}M | {m['steps']} | {m['mean_loss']:.4f} |")
-    print("\n" + nvq.header())
-    print(nvq.row("real vs real (floor)", "", "", doc["bounds"]["real_vs_real"]))
-    print(nvq.row("noise vs real (ceiling)", "", "", doc["bounds"]["noise_vs_real"]))
-    for m in doc["models"].values():
-        for r in m["rows"]:
-            label = f"{m['model']}: {SAMPLER_LABELS[r['sampler']]} (seed {r['seed']})"
-            print(nvq.row(label, r["steps"], r["s_per_clip"], r["measures"]))
+FORMATS = {"fd": ".0f", "kid": ".0f", "precision": ".2f", "recall": ".2f", "in_tune": ".2f", "flatness": ".3g",
+           "fd_mel": ".0f"}  # fmt: skip  # the README's digits: an interval's width is well above the last digit
+
+
+def cells(m: dict) -> str:
+    """The measures of one row as ``value [lo, hi]`` cells in ``nvq.MEASURES``' order."""
+    return " | ".join(f"{m[k]['value']:{f}} [{m[k]['lo']:{f}}, {m[k]['hi']:{f}}]" for k, f in FORMATS.items())
+
+
+def print_tables(docs: list[dict]) -> None:
+    """One table of the results files ``docs`` (e.g. training seeds 0 and 1 of one budget): a row per model,
+    training seed and sampler, then the floor and ceiling, which every file must share."""
+    for d in docs:
+        print(f"made by: {'; '.join(d['meta']['commands'])}\n{d['meta']['machine']}")
+    meta = docs[0]["meta"]
+    if any(d["bounds"] != docs[0]["bounds"] or d["meta"]["n"] != meta["n"] for d in docs):
+        raise SystemExit("these results files have different reference sets; print them one at a time")
+    print(
+        f"\n{meta['minutes']:g} CPU minutes of training each ({meta['threads']} thread); {meta['n']} clips per row "
+        f"against {meta['n']} held-out notes toy_notes(seed=777); {meta['n_boot']} bootstrap replicates, 95 % CI\n"
+    )
+    labels = " | ".join(nvq.MEASURES[k] for k in FORMATS)
+    print(f"| model | params | training seed | steps in the budget | v-loss | sampler | NFE | {labels} |")
+    print("|---" * (7 + len(FORMATS)) + "|")
+    rows = [(m, d["meta"]["train_seed"], r) for d in docs for m in d["models"].values() for r in m["rows"]]
+    order = {name: i for i, name in enumerate(MODELS)}
+    for m, seed, r in sorted(rows, key=lambda x: (order.get(x[0]["model"], 9), x[2]["sampler"] != "dpm", x[1])):
+        print(
+            f"| {m['description']} | {m['params'] / 1e6:.2f}M | {seed} | {m['steps']} | {m['mean_loss']:.3f} | "
+            f"{SAMPLER_LABELS[r['sampler']]} (sampling seed {r['seed']}) | {r['steps']} | {cells(r['measures'])} |"
+        )
+    for name, key in (("real toy notes (floor)", "real_vs_real"), ("white noise (ceiling)", "noise_vs_real")):
+        print(f"| {name} | | | | | | | {cells(docs[0]['bounds'][key])} |")
 
 
 def merge(paths: list[str], out: str) -> None:
@@ -124,7 +140,7 @@ def merge(paths: list[str], out: str) -> None:
     merged = {"meta": {**docs[0]["meta"], "commands": [c for d in docs for c in d["meta"]["commands"]]},
               "models": {k: v for d in docs for k, v in d["models"].items()}, "bounds": docs[0]["bounds"]}  # fmt: skip
     Path(out).write_text(json.dumps(merged, indent=1))
-    print_tables(merged)
+    print_tables([merged])
 
 
 def main(argv=None):
@@ -146,7 +162,7 @@ def main(argv=None):
     parser.add_argument("--merge", nargs="+", default=None, help="merge these results files into --json")
     args = parser.parse_args(argv)
     if args.from_json:
-        return [print_tables(json.loads(Path(p).read_text())) for p in args.from_json] and None
+        return print_tables([json.loads(Path(p).read_text()) for p in args.from_json])
     if args.merge:
         return merge(args.merge, args.json)
 
@@ -200,7 +216,7 @@ def main(argv=None):
             path.write_text(json.dumps(doc, indent=1))
             print(f"{name}: {sampler} {n_steps} steps, seed {seed}: {seconds:.3f} s per clip", flush=True)
     path.write_text(json.dumps(doc, indent=1))
-    print_tables(doc)
+    print_tables([doc])
 
 
 if __name__ == "__main__":

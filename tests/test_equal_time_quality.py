@@ -29,9 +29,13 @@ def test_tables_from_json(tmp_path, capsys):
     path.write_text(json.dumps(doc()))
     eqt.main(["--from-json", str(path)])
     out = capsys.readouterr().out
-    assert "| ours UNet1D | 1.35M | 4487 | 0.1080 |" in out, out
-    assert "| ours-1m: DDPM (ancestral) (seed 0) | 100 | 0.250 | 1.5 [1, 2]" in out, out
+    row = "| ours UNet1D | 1.35M | 0 | 4487 | 0.108 | DDPM (ancestral) (sampling seed 0) | 100 | 2 [1, 2] | 2 [1, 2] | "
+    assert row + "1.50 [1.00, 2.00] | 1.50 [1.00, 2.00] | 1.50 [1.00, 2.00] | 1.5 [1, 2] | 2 [1, 2] |" in out, out
+    assert "| real toy notes (floor) | | | | | | | 2 [1, 2] |" in out, out
     assert "256 clips per row against 256 held-out notes" in out and "20 CPU minutes" in out
+    (tmp_path / "other.json").write_text(json.dumps(doc(n=128)))  # another reference set: not one table
+    with pytest.raises(SystemExit, match="different reference sets"):
+        eqt.main(["--from-json", str(path), str(tmp_path / "other.json")])
 
 
 def test_refuses_a_results_file_of_another_budget(tmp_path):
@@ -52,8 +56,21 @@ def test_merge_joins_models_and_refuses_another_seed(tmp_path, capsys):
     eqt.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--json", str(out)])
     merged = json.loads(out.read_text())
     assert list(merged["models"]) == ["ours-1m", "diffusers-1m"] and merged["meta"]["commands"] == ["x", "y"]
-    assert "| diffusers | 1.35M | 4487 |" in capsys.readouterr().out
+    assert "| diffusers | 1.35M | 0 | 4487 |" in capsys.readouterr().out
     b["meta"]["train_seed"] = 1
     (tmp_path / "b.json").write_text(json.dumps(b))
     with pytest.raises(SystemExit, match="b.json: another budget, size, seed or reference"):
         eqt.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--json", str(out)])
+
+
+RESULTS = [ROOT / "data" / "results" / f"equal_time_quality{s}.json" for s in ("", "_seed1")]
+
+
+@pytest.mark.parametrize("readme", ["README.md", "benchmarks/README.md"])
+def test_readme_tables_are_the_shipped_results(readme, capsys):
+    """Every table row that ``--from-json`` prints from the shipped results is in the README verbatim."""
+    eqt.main(["--from-json", *map(str, RESULTS)])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    text = (ROOT / readme).read_text()
+    missing = [row for row in rows if row not in text]
+    assert rows and not missing, f"{readme} lacks {len(missing)} rows of the shipped results, e.g. {missing[:2]}"
