@@ -23,10 +23,15 @@ which only translate t. Training state is saved every ``--save-every`` steps int
 (``torch.load(weights_only=True)``), so an interrupted run resumes where it stopped, and the finished
 measures go to ``--json`` row by row; a row already there is not measured again.
 
-    python benchmarks/equal_time_quality.py --json data/results/equal_time_quality.json   # 3 x 20 CPU min + sampling
-    python benchmarks/equal_time_quality.py --from-json data/results/equal_time_quality.json   # the tables again
-    python benchmarks/equal_time_quality.py --minutes 0.2 --n 16 --n-boot 20 --out runs/eqt_smoke \
-        --json runs/eqt_smoke/result.json                                                  # a smoke run
+    python benchmarks/equal_time_quality.py --models ours-1m --json runs/eqt/seed0_ours-1m.json  # one model
+    python benchmarks/equal_time_quality.py --merge runs/eqt/seed0_*.json --json data/results/equal_time_quality.json
+    python benchmarks/equal_time_quality.py --from-json data/results/equal_time_quality.json \
+        data/results/equal_time_quality_seed1.json                            # the README's table, no training
+    python benchmarks/equal_time_quality.py --minutes 0.2 --n 96 --n-boot 20 --samplers dpm:5 \
+        --out runs/eqt_smoke --json runs/eqt_smoke/result.json                # a smoke run (about 2 minutes)
+
+FD fits a 64-dimensional Gaussian: ``--n`` must exceed 64 (the run stops with that error otherwise), and a figure
+wants n >= 256; read FD against the floor at the same n.
 """
 
 import argparse
