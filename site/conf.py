@@ -73,7 +73,11 @@ myst_dmath_double_inline = True  # $$...$$ inside a paragraph is display math, a
 myst_heading_anchors = 3  # the README's links to its own sections (#quick-mode etc.)
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(CACHE)
-nb_execution_timeout = int(os.environ.get("AUDIODIFF_SITE_CELL_TIMEOUT", "600"))  # seconds per cell
+# Seconds per cell (and per wait on the kernel). Quick mode's slowest cell takes about 75 s on a loaded 2-core machine.
+# In one clean build of 2026-12-03, chapter 01 took 609 s in a parallel worker: its cells all ran in about 9 s, the
+# kernel then sat idle and the client waited one whole timeout without an error (cause not found). A short quick-mode
+# timeout bounds what such a stall costs CI.
+nb_execution_timeout = int(os.environ.get("AUDIODIFF_SITE_CELL_TIMEOUT", "180" if MODE == "quick" else "600"))
 nb_execution_raise_on_error = True  # a cell that errors fails the build (cells tagged raises-exception excepted)
 nb_execution_show_tb = True
 nb_execution_in_temp = False  # run in the notebook's own folder, as a reader and nbval do
