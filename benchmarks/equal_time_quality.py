@@ -58,6 +58,7 @@ from audiodiff_minimal.train import TRAIN_PRESETS, Stop, TrainState, mean_loss, 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = TRAIN_PRESETS["laptop"]  # v, cosine T=1000, batch 16, 4096 samples, lr 1e-3, warm-up 200, EMA 0.999
 MODELS = ("ours-1m", "diffusers-1m", "lucidrains-1m")
+META_KEYS = ("minutes", "threads", "train_seed", "n", "n_boot")  # what one results file holds fixed
 
 
 def train_for(name: str, budget_s: float, out: Path, seed: int, save_every: int):
@@ -138,9 +139,8 @@ def merge(paths: list[str], out: str) -> None:
     """Write one results file of the models of ``paths``: files of one budget, size and training seed, measured
     in separate processes (e.g. one model each, in parallel). Their floors and ceilings must agree."""
     docs = [json.loads(Path(p).read_text()) for p in paths]
-    keys = ("minutes", "threads", "train_seed", "n", "n_boot")
     for p, d in zip(paths[1:], docs[1:], strict=True):
-        if any(d["meta"][k] != docs[0]["meta"][k] for k in keys) or d["bounds"] != docs[0]["bounds"]:
+        if any(d["meta"][k] != docs[0]["meta"][k] for k in META_KEYS) or d["bounds"] != docs[0]["bounds"]:
             raise SystemExit(f"{p}: another budget, size, seed or reference than {paths[0]}; not merged")
     merged = {"meta": {**docs[0]["meta"], "commands": [c for d in docs for c in d["meta"]["commands"]]},
               "models": {k: v for d in docs for k, v in d["models"].items()}, "bounds": docs[0]["bounds"]}  # fmt: skip
@@ -178,8 +178,7 @@ def main(argv=None):
     yardstick = toy_notes(64, length=RECIPE.length, sr=RECIPE.sr, seed=778)[0]
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"minutes": args.minutes, "threads": args.threads, "train_seed": args.seed, "n": args.n,
-            "n_boot": args.n_boot}  # fmt: skip
+    meta = dict(zip(META_KEYS, (args.minutes, args.threads, args.seed, args.n, args.n_boot), strict=True))
     doc = json.loads(path.read_text()) if path.exists() else None
     if doc is None:
         doc = {"meta": {**meta, "commands": []}, "models": {},
